@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"io/fs"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/rathaus/rathaus/booking"
+	"github.com/rathaus/rathaus/internal/apidoc"
+	"github.com/rathaus/rathaus/internal/auth"
+	"github.com/rathaus/rathaus/internal/httpx"
+	"github.com/rathaus/rathaus/static"
+)
+
+func init() { gin.SetMode(gin.ReleaseMode) }
+
+// router builds the HTTP routes; the route list reads like the API's table of contents.
+func (a *app) router() *gin.Engine {
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	proxies := make([]string, 0, len(a.cfg.TrustedProxies))
+	for _, p := range a.cfg.TrustedProxies {
+		proxies = append(proxies, p.String())
+	}
+	if err := r.SetTrustedProxies(proxies); err != nil {
+		panic("router: trusted proxies were validated at start: " + err.Error())
+	}
+	metrics := httpx.NewMetrics(a.reg)
+	secure := strings.HasPrefix(a.cfg.BaseURL, "https://")
+	r.Use(httpx.RequestIDs(), httpx.Recover(a.log), httpx.AccessLog(a.log), metrics.Middleware(), httpx.SecurityHeaders(secure))
+	r.NoRoute(func(c *gin.Context) { httpx.Error(c, httpx.ErrNotFoundRoute) })
+	r.NoMethod(func(c *gin.Context) { httpx.Error(c, httpx.ErrMethod) })
+
+	r.GET("/healthz", a.handleHealthz)
+	r.GET("/readyz", a.handleReadyz)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{})))
+
+	api := r.Group("/api/v1", httpx.LimitBody())
+	api.GET("/openapi.json", handleOpenAPI)
+	auth.NewHTTP(a.auth, secure).Register(api)
+	booking.NewHTTP(a.offices).Register(api)
+
+	pages := http.FileServer(http.FS(static.FS()))
+	r.GET("/", gin.WrapH(pages))
+	r.GET("/static/*path", func(c *gin.Context) {
+		p := c.Param("path")
+		if _, err := fs.Stat(static.FS(), strings.TrimPrefix(p, "/")); err != nil {
+			httpx.Error(c, httpx.ErrNotFoundRoute)
+			return
+		}
+		c.Request.URL.Path = p
+		pages.ServeHTTP(c.Writer, c.Request)
+	})
+	return r
+}
+
+// handleHealthz handles GET /healthz: the process runs.
+func (a *app) handleHealthz(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+// handleReadyz handles GET /readyz: 200 while the store answers, else 503.
+func (a *app) handleReadyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), time.Second)
+	defer cancel()
+	if err := a.store.Ping(ctx, time.Second); err != nil {
+		c.Header("Retry-After", "5")
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "store": "unreachable"})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ready", "store": string(a.store.Mode), "embedded": a.store.Embedded})
+}
+
+// handleOpenAPI handles GET /api/v1/openapi.json.
+func handleOpenAPI(c *gin.Context) {
+	c.Data(http.StatusOK, "application/json", apidoc.JSON)
+}

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/rathaus/rathaus/booking"
+	"github.com/rathaus/rathaus/internal/auth"
+	"github.com/rathaus/rathaus/internal/clock"
+	"github.com/rathaus/rathaus/internal/config"
+	"github.com/rathaus/rathaus/internal/store"
+)
+
+// Options are what tests may change beyond the configuration.
+type Options struct {
+	// Clock replaces the wall clock (tests use a simulated one).
+	Clock clock.Clock
+	// OnListen is called with the bound address once the server listens.
+	OnListen func(addr string)
+	// LogOutput receives the logs (default stderr).
+	LogOutput io.Writer
+}
+
+// app is everything Run wires together.
+type app struct {
+	cfg     config.Config
+	log     *slog.Logger
+	clock   clock.Clock
+	store   *store.Store
+	offices *booking.Directory
+	auth    *auth.Service
+	reg     *prometheus.Registry
+}
+
+// Run starts rathaus and blocks until ctx is cancelled, then shuts down in
+// order: drain HTTP, stop background loops, close the store.
+func Run(ctx context.Context, cfg config.Config, opts Options) error {
+	a, err := newApp(cfg, opts)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return &config.Error{Var: "RATHAUS_ADDR", Msg: err.Error()}
+	}
+	srv := &http.Server{Handler: a.router(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+
+	bgCtx, stopBackground := context.WithCancel(context.Background())
+	var bg sync.WaitGroup
+	a.startBackground(bgCtx, &bg)
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	a.log.Info("rathaus: listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "offices", len(a.offices.Offices))
+	if opts.OnListen != nil {
+		opts.OnListen(ln.Addr().String())
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		stopBackground()
+		bg.Wait()
+		return fmt.Errorf("rathaus: serve: %w", err)
+	}
+	a.log.Info("rathaus: shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	err = srv.Shutdown(shutCtx)
+	stopBackground()
+	bg.Wait()
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("rathaus: shutdown: %w", err)
+	}
+	a.log.Info("rathaus: stopped")
+	return nil
+}
+
+func newApp(cfg config.Config, opts Options) (*app, error) {
+	log := newLogger(cfg, opts.LogOutput)
+	slog.SetDefault(log)
+	clk := opts.Clock
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	offices, err := loadOffices(cfg)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(cfg.RedisURL, log)
+	if err != nil {
+		return nil, &config.Error{Var: "RATHAUS_REDIS_URL", Msg: err.Error()}
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return &app{cfg: cfg, log: log, clock: clk, store: st, offices: booking.NewDirectory(offices),
+		auth: auth.NewService(st.Client, clk, log), reg: reg}, nil
+}
+
+func loadOffices(cfg config.Config) ([]*booking.Office, error) {
+	if cfg.OfficesFile == "" {
+		return booking.DemoOffices(), nil
+	}
+	offices, err := booking.LoadOfficesFile(cfg.OfficesFile)
+	if err != nil {
+		return nil, &config.Error{Var: "RATHAUS_OFFICES_FILE", Msg: err.Error()}
+	}
+	return offices, nil
+}
+
+func newLogger(cfg config.Config, out io.Writer) *slog.Logger {
+	if out == nil {
+		out = os.Stderr
+	}
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(strings.ToUpper(cfg.LogLevel)))
+	opts := &slog.HandlerOptions{Level: level}
+	if f, ok := out.(*os.File); ok && isTerminal(f) {
+		return slog.New(slog.NewTextHandler(out, opts))
+	}
+	return slog.New(slog.NewJSONHandler(out, opts))
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// startBackground starts the background loops; they stop when ctx ends.
+func (a *app) startBackground(ctx context.Context, wg *sync.WaitGroup) {
+	if a.cfg.AdminPassword != "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.bootstrapAdmin(ctx)
+		}()
+	}
+}
+
+// bootstrapAdmin creates or resets the user admin; while the store is down it
+// keeps trying, so a server started before its Redis still gets its admin.
+func (a *app) bootstrapAdmin(ctx context.Context) {
+	for delay := 200 * time.Millisecond; ; delay = min(delay*2, 5*time.Second) {
+		err := a.auth.SetUser(ctx, "admin", auth.RoleAdmin, nil, a.cfg.AdminPassword)
+		if err == nil {
+			a.log.Info("auth: user admin is set from RATHAUS_ADMIN_PASSWORD")
+			return
+		}
+		a.log.Warn("auth: could not set user admin yet; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+	}
+}

@@ -1,0 +1,177 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/rathaus/rathaus/internal/store"
+)
+
+// redisStore keeps users, sessions and login failures in Redis.
+type redisStore struct {
+	rdb redis.UniversalClient
+}
+
+var errNoUser = errors.New("auth: no such user")
+
+func (s *redisStore) getUser(ctx context.Context, username string) (User, error) {
+	m, err := s.rdb.HGetAll(ctx, userKey(username)).Result()
+	if err != nil {
+		return User{}, store.Wrap("auth.getUser", err)
+	}
+	if len(m) == 0 {
+		return User{}, errNoUser
+	}
+	u := User{Username: username, Role: Role(m["role"]), passwordHash: m["hash"]}
+	if m["offices"] != "" {
+		u.Offices = strings.Split(m["offices"], ",")
+	}
+	return u, nil
+}
+
+// putUser writes u; when revoke is set, every session of the user ends (a
+// password reset must log out whoever knew the old one).
+func (s *redisStore) putUser(ctx context.Context, u User, revoke bool) error {
+	var sessions []string
+	if revoke {
+		var err error
+		sessions, err = s.rdb.SMembers(ctx, userSessionsKey(u.Username)).Result()
+		if err != nil {
+			return store.Wrap("auth.putUser", err)
+		}
+	}
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, userKey(u.Username), "role", string(u.Role), "offices", strings.Join(u.Offices, ","), "hash", u.passwordHash)
+		p.SAdd(ctx, usersKey(), u.Username)
+		for _, h := range sessions {
+			p.Del(ctx, sessionKey(h))
+		}
+		if revoke {
+			p.Del(ctx, userSessionsKey(u.Username))
+		}
+		return nil
+	})
+	return store.Wrap("auth.putUser", err)
+}
+
+func (s *redisStore) listUsers(ctx context.Context) ([]string, error) {
+	names, err := s.rdb.SMembers(ctx, usersKey()).Result()
+	return names, store.Wrap("auth.listUsers", err)
+}
+
+// loginGateCmd drops failures older than the window and tells whether another
+// attempt is allowed.
+//
+//	KEYS[1] -> rathaus:{auth}:login-fail:<user>
+//	ARGV[1] -> now (ms), ARGV[2] -> window (ms), ARGV[3] -> limit
+//
+// Returns 0 if an attempt is allowed, else the milliseconds until the oldest
+// failure leaves the window.
+var loginGateCmd = redis.NewScript(`
+local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", now - window)
+if redis.call("ZCARD", KEYS[1]) < limit then return 0 end
+local oldest = redis.call("ZRANGE", KEYS[1], 0, 0, "WITHSCORES")
+local wait = tonumber(oldest[2]) + window - now
+if wait < 1 then wait = 1 end
+return wait
+`)
+
+func (s *redisStore) loginGate(ctx context.Context, username string, now time.Time) (time.Duration, error) {
+	ms, err := loginGateCmd.Run(ctx, s.rdb, []string{loginFailKey(username)},
+		now.UnixMilli(), loginWindow.Milliseconds(), loginLimit).Int64()
+	if err != nil {
+		return 0, store.Wrap("auth.loginGate", err)
+	}
+	return time.Duration(ms) * time.Millisecond, nil
+}
+
+// loginFailCmd records one failed login.
+//
+//	KEYS[1] -> rathaus:{auth}:login-fail:<user>
+//	ARGV[1] -> now (ms), ARGV[2] -> window (ms), ARGV[3] -> unique member
+//
+// Returns the number of failures in the window.
+var loginFailCmd = redis.NewScript(`
+redis.call("ZADD", KEYS[1], ARGV[1], ARGV[3])
+redis.call("PEXPIRE", KEYS[1], ARGV[2])
+return redis.call("ZCARD", KEYS[1])
+`)
+
+func (s *redisStore) loginFail(ctx context.Context, username string, now time.Time, member string) error {
+	err := loginFailCmd.Run(ctx, s.rdb, []string{loginFailKey(username)},
+		now.UnixMilli(), loginWindow.Milliseconds(), member).Err()
+	return store.Wrap("auth.loginFail", err)
+}
+
+// createSessionCmd stores a new session and clears the user's failures.
+//
+//	KEYS[1] -> rathaus:{auth}:session:<token hash>
+//	KEYS[2] -> rathaus:{auth}:user-sessions:<user>
+//	KEYS[3] -> rathaus:{auth}:login-fail:<user>
+//	ARGV[1] -> user, ARGV[2] -> csrf token, ARGV[3] -> now (ms),
+//	ARGV[4] -> idle timeout (ms), ARGV[5] -> token hash, ARGV[6] -> absolute timeout (ms)
+//
+// Returns 1.
+var createSessionCmd = redis.NewScript(`
+redis.call("HSET", KEYS[1], "user", ARGV[1], "csrf", ARGV[2], "created", ARGV[3], "last", ARGV[3])
+redis.call("PEXPIRE", KEYS[1], ARGV[4])
+redis.call("SADD", KEYS[2], ARGV[5])
+redis.call("PEXPIRE", KEYS[2], ARGV[6])
+redis.call("DEL", KEYS[3])
+return 1
+`)
+
+func (s *redisStore) createSession(ctx context.Context, sess session, tokenHash string) error {
+	err := createSessionCmd.Run(ctx, s.rdb,
+		[]string{sessionKey(tokenHash), userSessionsKey(sess.User), loginFailKey(sess.User)},
+		sess.User, sess.CSRF, sess.Created.UnixMilli(), idleTimeout.Milliseconds(), tokenHash,
+		absoluteTimeout.Milliseconds()).Err()
+	return store.Wrap("auth.createSession", err)
+}
+
+// touchSessionCmd returns a live session and extends its idle timeout.
+//
+//	KEYS[1] -> rathaus:{auth}:session:<token hash>
+//	ARGV[1] -> now (ms), ARGV[2] -> idle timeout (ms), ARGV[3] -> absolute timeout (ms)
+//
+// Returns {user, csrf, created} or false when there is no live session.
+var touchSessionCmd = redis.NewScript(`
+local v = redis.call("HMGET", KEYS[1], "user", "csrf", "created")
+if not v[1] then return false end
+local now = tonumber(ARGV[1])
+if tonumber(v[3]) + tonumber(ARGV[3]) <= now then
+  redis.call("DEL", KEYS[1])
+  return false
+end
+redis.call("HSET", KEYS[1], "last", ARGV[1])
+redis.call("PEXPIRE", KEYS[1], ARGV[2])
+return v
+`)
+
+func (s *redisStore) touchSession(ctx context.Context, tokenHash string, now time.Time) (session, bool, error) {
+	v, err := touchSessionCmd.Run(ctx, s.rdb, []string{sessionKey(tokenHash)},
+		now.UnixMilli(), idleTimeout.Milliseconds(), absoluteTimeout.Milliseconds()).StringSlice()
+	if errors.Is(err, redis.Nil) {
+		return session{}, false, nil
+	}
+	if err != nil {
+		return session{}, false, store.Wrap("auth.touchSession", err)
+	}
+	created, _ := strconv.ParseInt(v[2], 10, 64)
+	return session{User: v[0], CSRF: v[1], Created: time.UnixMilli(created)}, true, nil
+}
+
+func (s *redisStore) deleteSession(ctx context.Context, tokenHash, username string) error {
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, sessionKey(tokenHash))
+		p.SRem(ctx, userSessionsKey(username), tokenHash)
+		return nil
+	})
+	return store.Wrap("auth.deleteSession", err)
+}

@@ -1,0 +1,184 @@
+// Package store opens the one Redis client of rathaus: a single server, a
+// Sentinel-managed primary or a Cluster from RATHAUS_REDIS_URL, or, when none is
+// configured, an embedded in-process Redis-protocol server that the same
+// go-redis client talks to over loopback.
+package store
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/rathaus/rathaus/internal/apperr"
+	"github.com/rathaus/rathaus/internal/config"
+)
+
+// Store is the opened Redis client and, for the embedded store, its server.
+type Store struct {
+	Client   redis.UniversalClient
+	Mode     config.RedisMode
+	Embedded bool
+
+	mini     *miniredis.Miniredis
+	stopTick chan struct{}
+	wg       sync.WaitGroup
+}
+
+// Open connects to the Redis named by rawURL, or starts the embedded store when
+// rawURL is empty. It does not wait for Redis to answer: a store that is down at
+// start makes /readyz fail until it is up, it does not stop the start.
+func Open(rawURL string, log *slog.Logger) (*Store, error) {
+	if rawURL == "" {
+		return openEmbedded(log)
+	}
+	t, err := config.ParseRedisURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("store.Open: %w", err)
+	}
+	s := &Store{Mode: t.Mode, Client: newClient(t)}
+	log.Info("store: using Redis", "mode", t.Mode, "addrs", t.Addrs, "tls", t.TLS)
+	return s, nil
+}
+
+// Timeouts are short so that a request fails fast with 503 when Redis is
+// unreachable instead of hanging; blocking commands set their own deadline.
+const (
+	dialTimeout  = 2 * time.Second
+	readTimeout  = 3 * time.Second
+	writeTimeout = 3 * time.Second
+	poolTimeout  = 4 * time.Second
+)
+
+func newClient(t config.RedisTarget) redis.UniversalClient {
+	var tlsConf *tls.Config
+	if t.TLS {
+		tlsConf = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	switch t.Mode {
+	case config.RedisCluster:
+		return redis.NewClusterClient(&redis.ClusterOptions{
+			Addrs: t.Addrs, Username: t.Username, Password: t.Password, TLSConfig: tlsConf,
+			DialTimeout: dialTimeout, ReadTimeout: readTimeout, WriteTimeout: writeTimeout, PoolTimeout: poolTimeout,
+			MaxRetries: 2,
+		})
+	case config.RedisSentinel:
+		return redis.NewFailoverClient(&redis.FailoverOptions{
+			MasterName: t.MasterName, SentinelAddrs: t.Addrs, Username: t.Username, Password: t.Password,
+			SentinelPassword: t.Password, DB: t.DB, TLSConfig: tlsConf,
+			DialTimeout: dialTimeout, ReadTimeout: readTimeout, WriteTimeout: writeTimeout, PoolTimeout: poolTimeout,
+			MaxRetries: 2,
+		})
+	default:
+		return redis.NewClient(&redis.Options{
+			Addr: t.Addrs[0], Username: t.Username, Password: t.Password, DB: t.DB, TLSConfig: tlsConf,
+			DialTimeout: dialTimeout, ReadTimeout: readTimeout, WriteTimeout: writeTimeout, PoolTimeout: poolTimeout,
+			MaxRetries: 1,
+		})
+	}
+}
+
+// ttlTick is how often the embedded store's clock is moved forward so that key
+// expiry works (miniredis does not run TTLs down by itself).
+const ttlTick = 200 * time.Millisecond
+
+func openEmbedded(log *slog.Logger) (*Store, error) {
+	m := miniredis.NewMiniRedis()
+	if err := m.StartAddr("127.0.0.1:0"); err != nil {
+		return nil, fmt.Errorf("store.Open: start embedded store: %w", err)
+	}
+	s := &Store{Mode: config.RedisSingle, Embedded: true, mini: m, stopTick: make(chan struct{})}
+	s.Client = redis.NewClient(&redis.Options{Addr: m.Addr(), DialTimeout: dialTimeout,
+		ReadTimeout: readTimeout, WriteTimeout: writeTimeout, PoolTimeout: poolTimeout})
+	s.wg.Add(1)
+	go s.tick()
+	log.Warn("store: RATHAUS_REDIS_URL is not set — using the EMBEDDED in-memory store. " +
+		"Every appointment, ticket and account is LOST when the process stops. " +
+		"For trying out only; in production set RATHAUS_REDIS_URL to Redis 7 with AOF.")
+	return s, nil
+}
+
+func (s *Store) tick() {
+	defer s.wg.Done()
+	t := time.NewTicker(ttlTick)
+	defer t.Stop()
+	last := time.Now()
+	for {
+		select {
+		case <-s.stopTick:
+			return
+		case now := <-t.C:
+			s.mini.FastForward(now.Sub(last))
+			last = now
+		}
+	}
+}
+
+// Ping asks the store whether it answers, within timeout.
+func (s *Store) Ping(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := s.Client.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("store.Ping: %w", err)
+	}
+	return nil
+}
+
+// Close closes the client and stops the embedded store.
+func (s *Store) Close() error {
+	err := s.Client.Close()
+	if s.mini != nil {
+		close(s.stopTick)
+		s.wg.Wait()
+		s.mini.Close()
+	}
+	return err
+}
+
+// Wrap turns a Redis error into the error rathaus shows: a connectivity
+// problem becomes a 503 apperr with Retry-After; redis.Nil and other errors are
+// wrapped with op.
+func Wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if IsUnavailable(err) {
+		return apperr.Unavailable(fmt.Errorf("%s: %w", op, err))
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// IsUnavailable reports whether err means the store cannot be reached (as
+// opposed to a logic error such as a script error).
+func IsUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ne net.Error
+	switch {
+	case errors.Is(err, redis.ErrClosed), errors.Is(err, redis.ErrPoolTimeout),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.EPIPE), errors.Is(err, os.ErrDeadlineExceeded),
+		errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne):
+		return true
+	}
+	msg := err.Error()
+	for _, p := range []string{"LOADING", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "READONLY", "NOREPLICAS", "redis: nil master", "all sentinels"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}

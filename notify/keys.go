@@ -1,0 +1,20 @@
+package notify
+
+// Every key of an office carries the office as hash tag, so a domain script
+// can append to the outbox in the same slot as the change it makes.
+
+// OutboxKey is the office's outbox stream. Domains pass it to their scripts
+// in KEYS and XADD a field "msg" holding a JSON Message.
+func OutboxKey(office string) string { return "rathaus:{" + office + "}:outbox" }
+
+// DeadLetterKey is the office's stream of messages that failed too often.
+func DeadLetterKey(office string) string { return "rathaus:{" + office + "}:outbox:dead" }
+
+// SentKey marks a message as sent (short-lived), so a crash between SMTP
+// acceptance and XACK does not send it twice in the common case.
+func SentKey(office, messageID string) string {
+	return "rathaus:{" + office + "}:outbox:sent:" + messageID
+}
+
+// ReminderKey is the office's sorted set of due reminders (score: due time in ms).
+func ReminderKey(office string) string { return "rathaus:{" + office + "}:reminders" }
