@@ -16,5 +16,12 @@ func SentKey(office, messageID string) string {
 	return "rathaus:{" + office + "}:outbox:sent:" + messageID
 }
 
-// ReminderKey is the office's sorted set of due reminders (score: due time in ms).
+// ReminderKey is the office's sorted set of pending reminders: member is the
+// reminder's message id, score its due time in Unix milliseconds. A domain
+// script that books an appointment ZADDs here and HSETs the rendered Message
+// JSON under the same member in ReminderMsgKey; cancelling or moving removes or
+// replaces both. The reminder job moves due entries into the outbox atomically.
 func ReminderKey(office string) string { return "rathaus:{" + office + "}:reminders" }
+
+// ReminderMsgKey is the office's hash from reminder message id to Message JSON.
+func ReminderMsgKey(office string) string { return "rathaus:{" + office + "}:reminders:msg" }
