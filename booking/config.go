@@ -9,9 +9,12 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	goccy "github.com/goccy/go-yaml"
+	goccyparser "github.com/goccy/go-yaml/parser"
 	"gopkg.in/yaml.v3"
 
 	"github.com/rathaus/rathaus/examples"
@@ -58,8 +61,12 @@ type fileYAML struct {
 	Offices []officeYAML `yaml:"offices"`
 }
 
+// The YAML shapes carry no UnmarshalYAML of their own (except rangeYAML, which
+// checks its keys by hand): yaml.v3 forgets KnownFields inside a custom
+// unmarshaler, and unknown keys must be errors. Lines come from the node tree,
+// which ParseOffices reads alongside.
 type officeYAML struct {
-	line                int
+	node                *yaml.Node
 	ID                  string                 `yaml:"id"`
 	Name                string                 `yaml:"name"`
 	Timezone            string                 `yaml:"timezone"`
@@ -82,17 +89,7 @@ type officeYAML struct {
 	OpenOnHolidays      []string               `yaml:"open_on_holidays"`
 }
 
-func (o *officeYAML) UnmarshalYAML(n *yaml.Node) error {
-	type plain officeYAML
-	if err := n.Decode((*plain)(o)); err != nil {
-		return err
-	}
-	o.line = n.Line
-	return nil
-}
-
 type serviceYAML struct {
-	line             int
 	ID               string   `yaml:"id"`
 	Letter           string   `yaml:"letter"`
 	Name             Text     `yaml:"name"`
@@ -100,15 +97,6 @@ type serviceYAML struct {
 	Documents        TextList `yaml:"documents"`
 	Fee              Text     `yaml:"fee"`
 	DailyTicketQuota int      `yaml:"daily_ticket_quota"`
-}
-
-func (s *serviceYAML) UnmarshalYAML(n *yaml.Node) error {
-	type plain serviceYAML
-	if err := n.Decode((*plain)(s)); err != nil {
-		return err
-	}
-	s.line = n.Line
-	return nil
 }
 
 // rangeYAML is "HH:MM-HH:MM" or {time: "HH:MM-HH:MM", counters: n, online_share: f}.
@@ -119,18 +107,38 @@ type rangeYAML struct {
 	OnlineShare *float64 `yaml:"online_share"`
 }
 
+// UnmarshalYAML reads either form of a range and refuses unknown keys itself,
+// since the decoder's KnownFields does not reach into custom unmarshalers.
 func (r *rangeYAML) UnmarshalYAML(n *yaml.Node) error {
 	r.line = n.Line
 	if n.Kind == yaml.ScalarNode {
 		r.Time = n.Value
 		return nil
 	}
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Value != "time" && k.Value != "counters" && k.Value != "online_share" {
+				return &ConfigError{Line: k.Line, Msg: fmt.Sprintf("unknown key %q (a range has time, counters, online_share)", k.Value)}
+			}
+		}
+	}
 	type plain rangeYAML
-	return n.Decode((*plain)(r))
+	if err := n.Decode((*plain)(r)); err != nil {
+		return fmt.Errorf("booking: opening range: %w", err)
+	}
+	return nil
 }
 
 // ParseOffices parses and validates an offices file; name is used in errors.
 func ParseOffices(name string, data []byte) ([]*Office, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, syntaxError(name, data, err)
+	}
+	if len(root.Content) == 0 {
+		return nil, &ConfigError{File: name, Msg: "the file is empty; it needs an offices list"}
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var f fileYAML
@@ -140,23 +148,55 @@ func ParseOffices(name string, data []byte) ([]*Office, error) {
 		}
 		return nil, yamlError(name, err)
 	}
-	if len(f.Offices) == 0 {
-		return nil, &ConfigError{File: name, Field: "offices", Msg: "at least one office is needed"}
+	_, list := mapEntry(root.Content[0], "offices")
+	if len(f.Offices) == 0 || list == nil || len(list.Content) != len(f.Offices) {
+		return nil, &ConfigError{File: name, Line: lineOf(list, root.Content[0]), Field: "offices", Msg: "at least one office is needed"}
 	}
 	var out []*Office
 	seen := map[string]bool{}
 	for i, oy := range f.Offices {
+		oy.node = list.Content[i]
 		o, err := oy.build(name, fmt.Sprintf("offices[%d]", i))
 		if err != nil {
 			return nil, err
 		}
 		if seen[o.ID] {
-			return nil, &ConfigError{File: name, Line: oy.line, Field: fmt.Sprintf("offices[%d].id", i), Msg: fmt.Sprintf("office id %q appears twice", o.ID)}
+			return nil, &ConfigError{File: name, Line: oy.keyLine("id"), Field: fmt.Sprintf("offices[%d].id", i), Msg: fmt.Sprintf("office id %q appears twice", o.ID)}
 		}
 		seen[o.ID] = true
 		out = append(out, o)
 	}
 	return out, nil
+}
+
+// mapEntry returns the key and value nodes of key in mapping n, or nils.
+func mapEntry(n *yaml.Node, key string) (k, v *yaml.Node) {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i], n.Content[i+1]
+		}
+	}
+	return nil, nil
+}
+
+// lineOf returns the line of the first node that is not nil.
+func lineOf(nodes ...*yaml.Node) int {
+	for _, n := range nodes {
+		if n != nil {
+			return n.Line
+		}
+	}
+	return 0
+}
+
+// keyLine returns the line of the office's key, or the office's own line when
+// the key is absent.
+func (oy officeYAML) keyLine(key string) int {
+	k, _ := mapEntry(oy.node, key)
+	return lineOf(k, oy.node)
 }
 
 var yamlLineRE = regexp.MustCompile(`line (\d+): (.*)`)
@@ -165,21 +205,42 @@ var yamlLineRE = regexp.MustCompile(`line (\d+): (.*)`)
 // field foo not found in type booking.officeYAML") into a ConfigError with the
 // line and a message without Go type names.
 func yamlError(name string, err error) error {
+	var ce *ConfigError
+	if errors.As(err, &ce) {
+		c := *ce
+		c.File = name
+		return &c
+	}
 	msg := err.Error()
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		var line int
-		fmt.Sscan(m[1], &line)
+		line, _ := strconv.Atoi(m[1])
 		text := m[2]
+		field := ""
 		if f, ok := strings.CutPrefix(text, "field "); ok {
 			if fld, _, ok := strings.Cut(f, " not found"); ok {
-				text = fmt.Sprintf("unknown key %q", fld)
+				text, field = fmt.Sprintf("unknown key %q", fld), fld
 			}
 		}
-		text = regexp.MustCompile(` into [\w.\[\]*]+`).ReplaceAllString(text, "")
-		return &ConfigError{File: name, Line: line, Msg: text}
+		text = goTypeRE.ReplaceAllString(text, "")
+		return &ConfigError{File: name, Line: line, Field: field, Msg: text}
 	}
 	return &ConfigError{File: name, Msg: strings.TrimPrefix(msg, "yaml: ")}
 }
+
+// syntaxError reports a YAML syntax error. yaml.v3 often names the line where
+// the enclosing block began rather than the faulty one, so the line comes from
+// goccy/go-yaml's parser, which points at the offending token.
+func syntaxError(name string, data []byte, err error) error {
+	e := yamlError(name, err)
+	var ce *ConfigError
+	var se *goccy.SyntaxError
+	if _, perr := goccyparser.ParseBytes(data, 0); errors.As(perr, &se) && se.Token != nil && errors.As(e, &ce) {
+		ce.Line = se.Token.Position.Line
+	}
+	return e
+}
+
+var goTypeRE = regexp.MustCompile(` (into|in type) [\w.\[\]*]+`)
 
 var (
 	idRE     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
@@ -198,7 +259,7 @@ func intOr(p *int, def int) int {
 
 func (oy officeYAML) build(file, path string) (*Office, error) {
 	fail := func(field, format string, a ...any) error {
-		return &ConfigError{File: file, Line: oy.line, Field: path + "." + field, Msg: fmt.Sprintf(format, a...)}
+		return &ConfigError{File: file, Line: oy.keyLine(field), Field: path + "." + field, Msg: fmt.Sprintf(format, a...)}
 	}
 	if !idRE.MatchString(oy.ID) {
 		return nil, fail("id", "%q is not an id (a–z, 0–9 and '-', at most 40 characters)", oy.ID)
@@ -275,12 +336,15 @@ func (oy officeYAML) build(file, path string) (*Office, error) {
 
 func (o *Office) buildServices(file, path string, oy officeYAML) error {
 	if len(oy.Services) == 0 {
-		return &ConfigError{File: file, Line: oy.line, Field: path + ".services", Msg: "at least one service is needed"}
+		return &ConfigError{File: file, Line: oy.keyLine("services"), Field: path + ".services", Msg: "at least one service is needed"}
 	}
+	_, list := mapEntry(oy.node, "services")
 	used := map[string]bool{}
 	for i, sy := range oy.Services {
 		fail := func(field, format string, a ...any) error {
-			return &ConfigError{File: file, Line: sy.line, Field: fmt.Sprintf("%s.services[%d].%s", path, i, field), Msg: fmt.Sprintf(format, a...)}
+			item := list.Content[i]
+			k, _ := mapEntry(item, field)
+			return &ConfigError{File: file, Line: lineOf(k, item), Field: fmt.Sprintf("%s.services[%d].%s", path, i, field), Msg: fmt.Sprintf(format, a...)}
 		}
 		if !idRE.MatchString(sy.ID) {
 			return fail("id", "%q is not an id (a–z, 0–9 and '-')", sy.ID)
@@ -311,26 +375,39 @@ func (o *Office) buildServices(file, path string, oy officeYAML) error {
 	return nil
 }
 
+// buildHours reads the weekly opening ranges in file order, so that the first
+// problem in the file is the one reported.
 func (o *Office) buildHours(file, path string, oy officeYAML, apptCounters int, share float64) error {
-	for day, ranges := range oy.OpeningHours {
+	_, hours := mapEntry(oy.node, "opening_hours")
+	if hours == nil {
+		return nil
+	}
+	for j := 0; j+1 < len(hours.Content); j += 2 {
+		day := hours.Content[j].Value
 		wd, ok := weekdays[strings.ToLower(day)]
 		if !ok {
-			return &ConfigError{File: file, Line: oy.line, Field: path + ".opening_hours", Msg: fmt.Sprintf("%q is not a weekday (mon, tue, wed, thu, fri, sat, sun)", day)}
+			return &ConfigError{File: file, Line: hours.Content[j].Line, Field: path + ".opening_hours." + day, Msg: fmt.Sprintf("%q is not a weekday (mon, tue, wed, thu, fri, sat, sun)", day)}
 		}
-		for i, ry := range ranges {
+		if len(o.Hours[wd]) > 0 {
+			return &ConfigError{File: file, Line: hours.Content[j].Line, Field: path + ".opening_hours." + day, Msg: "the weekday is listed twice"}
+		}
+		lines := map[int]int{} // start minute -> line, to name the overlapping range
+		for i, ry := range oy.OpeningHours[day] {
 			field := fmt.Sprintf("%s.opening_hours.%s[%d]", path, day, i)
 			tr, err := ry.build(o, apptCounters, share)
 			if err != nil {
 				return &ConfigError{File: file, Line: ry.line, Field: field, Msg: err.Error()}
 			}
+			for _, prev := range o.Hours[wd] {
+				if tr.Start < prev.End && prev.Start < tr.End {
+					return &ConfigError{File: file, Line: ry.line, Field: field,
+						Msg: fmt.Sprintf("%q overlaps %s-%s (line %d)", ry.Time, clockText(prev.Start), clockText(prev.End), lines[prev.Start])}
+				}
+			}
+			lines[tr.Start] = ry.line
 			o.Hours[wd] = append(o.Hours[wd], tr)
 		}
 		slices.SortFunc(o.Hours[wd], func(a, b TimeRange) int { return a.Start - b.Start })
-		for i := 1; i < len(o.Hours[wd]); i++ {
-			if o.Hours[wd][i].Start < o.Hours[wd][i-1].End {
-				return &ConfigError{File: file, Line: oy.line, Field: path + ".opening_hours." + day, Msg: "ranges overlap"}
-			}
-		}
 	}
 	return nil
 }
@@ -340,11 +417,10 @@ func (ry rangeYAML) build(o *Office, apptCounters int, share float64) (TimeRange
 	if m == nil {
 		return TimeRange{}, fmt.Errorf("%q is not a range HH:MM-HH:MM", ry.Time)
 	}
-	var h1, m1, h2, m2 int
-	fmt.Sscan(m[1], &h1)
-	fmt.Sscan(m[2], &m1)
-	fmt.Sscan(m[3], &h2)
-	fmt.Sscan(m[4], &m2)
+	h1, _ := strconv.Atoi(m[1])
+	m1, _ := strconv.Atoi(m[2])
+	h2, _ := strconv.Atoi(m[3])
+	m2, _ := strconv.Atoi(m[4])
 	start, end := h1*60+m1, h2*60+m2
 	if h1 > 23 || m1 > 59 || m2 > 59 || end > 1440 || start >= end {
 		return TimeRange{}, fmt.Errorf("%q is not a valid range within a day (start before end, 24:00 at most)", ry.Time)

@@ -135,7 +135,7 @@ func (s *Service) Login(ctx context.Context, username, password string) (token, 
 	if !usernameRE.MatchString(username) || len(password) > 1024 {
 		return "", "", User{}, ErrBadCredentials
 	}
-	wait, err := s.st.loginGate(ctx, username, now)
+	wait, err := s.st.loginAttempt(ctx, username, now, randomToken(8))
 	if err != nil {
 		return "", "", User{}, err
 	}
@@ -158,9 +158,6 @@ func (s *Service) Login(ctx context.Context, username, password string) (token, 
 	ok, cerr := CheckPassword(hash, password)
 	<-s.hashing
 	if cerr != nil || !ok || u.Username == "" {
-		if err := s.st.loginFail(ctx, username, now, randomToken(8)); err != nil {
-			return "", "", User{}, err
-		}
 		s.log.Info("auth: login failed", "user_known", u.Username != "")
 		return "", "", User{}, ErrBadCredentials
 	}

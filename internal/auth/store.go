@@ -27,7 +27,7 @@ func (s *redisStore) getUser(ctx context.Context, username string) (User, error)
 	if len(m) == 0 {
 		return User{}, errNoUser
 	}
-	u := User{Username: username, Role: Role(m["role"]), passwordHash: m["hash"]}
+	u := User{Username: username, Role: Role(m["role"]), Offices: []string{}, passwordHash: m["hash"]}
 	if m["offices"] != "" {
 		u.Offices = strings.Split(m["offices"], ",")
 	}
@@ -64,49 +64,39 @@ func (s *redisStore) listUsers(ctx context.Context) ([]string, error) {
 	return names, store.Wrap("auth.listUsers", err)
 }
 
-// loginGateCmd drops failures older than the window and tells whether another
-// attempt is allowed.
+// loginAttemptCmd drops failures older than the window and, when another
+// attempt is allowed, counts this one as a failure until a successful login
+// clears the window. Counting before the password is checked keeps the limit
+// exact under a storm of concurrent attempts.
 //
 //	KEYS[1] -> rathaus:{auth}:login-fail:<user>
-//	ARGV[1] -> now (ms), ARGV[2] -> window (ms), ARGV[3] -> limit
+//	ARGV[1] -> now (ms), ARGV[2] -> window (ms), ARGV[3] -> limit, ARGV[4] -> unique member
 //
-// Returns 0 if an attempt is allowed, else the milliseconds until the oldest
+// Returns 0 if the attempt is allowed, else the milliseconds until the oldest
 // failure leaves the window.
-var loginGateCmd = redis.NewScript(`
+var loginAttemptCmd = redis.NewScript(`
 local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", now - window)
-if redis.call("ZCARD", KEYS[1]) < limit then return 0 end
+if redis.call("ZCARD", KEYS[1]) < limit then
+  redis.call("ZADD", KEYS[1], now, ARGV[4])
+  redis.call("PEXPIRE", KEYS[1], window)
+  return 0
+end
 local oldest = redis.call("ZRANGE", KEYS[1], 0, 0, "WITHSCORES")
 local wait = tonumber(oldest[2]) + window - now
 if wait < 1 then wait = 1 end
 return wait
 `)
 
-func (s *redisStore) loginGate(ctx context.Context, username string, now time.Time) (time.Duration, error) {
-	ms, err := loginGateCmd.Run(ctx, s.rdb, []string{loginFailKey(username)},
-		now.UnixMilli(), loginWindow.Milliseconds(), loginLimit).Int64()
+// loginAttempt reserves one attempt for username; a positive duration means
+// none is left and says how long to wait.
+func (s *redisStore) loginAttempt(ctx context.Context, username string, now time.Time, member string) (time.Duration, error) {
+	ms, err := loginAttemptCmd.Run(ctx, s.rdb, []string{loginFailKey(username)},
+		now.UnixMilli(), loginWindow.Milliseconds(), loginLimit, member).Int64()
 	if err != nil {
-		return 0, store.Wrap("auth.loginGate", err)
+		return 0, store.Wrap("auth.loginAttempt", err)
 	}
 	return time.Duration(ms) * time.Millisecond, nil
-}
-
-// loginFailCmd records one failed login.
-//
-//	KEYS[1] -> rathaus:{auth}:login-fail:<user>
-//	ARGV[1] -> now (ms), ARGV[2] -> window (ms), ARGV[3] -> unique member
-//
-// Returns the number of failures in the window.
-var loginFailCmd = redis.NewScript(`
-redis.call("ZADD", KEYS[1], ARGV[1], ARGV[3])
-redis.call("PEXPIRE", KEYS[1], ARGV[2])
-return redis.call("ZCARD", KEYS[1])
-`)
-
-func (s *redisStore) loginFail(ctx context.Context, username string, now time.Time, member string) error {
-	err := loginFailCmd.Run(ctx, s.rdb, []string{loginFailKey(username)},
-		now.UnixMilli(), loginWindow.Milliseconds(), member).Err()
-	return store.Wrap("auth.loginFail", err)
 }
 
 // createSessionCmd stores a new session and clears the user's failures.
@@ -135,23 +125,25 @@ func (s *redisStore) createSession(ctx context.Context, sess session, tokenHash 
 	return store.Wrap("auth.createSession", err)
 }
 
-// touchSessionCmd returns a live session and extends its idle timeout.
+// touchSessionCmd returns a live session and extends its idle timeout. Both
+// timeouts are checked against the caller's now (the key's TTL only tidies up),
+// so the script never reads the clock.
 //
 //	KEYS[1] -> rathaus:{auth}:session:<token hash>
 //	ARGV[1] -> now (ms), ARGV[2] -> idle timeout (ms), ARGV[3] -> absolute timeout (ms)
 //
 // Returns {user, csrf, created} or false when there is no live session.
 var touchSessionCmd = redis.NewScript(`
-local v = redis.call("HMGET", KEYS[1], "user", "csrf", "created")
+local v = redis.call("HMGET", KEYS[1], "user", "csrf", "created", "last")
 if not v[1] then return false end
 local now = tonumber(ARGV[1])
-if tonumber(v[3]) + tonumber(ARGV[3]) <= now then
+if tonumber(v[3]) + tonumber(ARGV[3]) <= now or tonumber(v[4]) + tonumber(ARGV[2]) <= now then
   redis.call("DEL", KEYS[1])
   return false
 end
 redis.call("HSET", KEYS[1], "last", ARGV[1])
 redis.call("PEXPIRE", KEYS[1], ARGV[2])
-return v
+return {v[1], v[2], v[3]}
 `)
 
 func (s *redisStore) touchSession(ctx context.Context, tokenHash string, now time.Time) (session, bool, error) {
