@@ -13,16 +13,20 @@ import (
 
 // HTTP is the booking domain's HTTP side.
 type HTTP struct {
-	dir *Directory
+	dir      *Directory
+	bookings *Bookings
 }
 
-// NewHTTP returns the handlers over the office directory.
-func NewHTTP(dir *Directory) *HTTP { return &HTTP{dir: dir} }
+// NewHTTP returns the booking handlers.
+func NewHTTP(bookings *Bookings) *HTTP { return &HTTP{dir: bookings.dir, bookings: bookings} }
 
-// Register adds the booking routes to api (the /api/v1 group).
-func (h *HTTP) Register(api *gin.RouterGroup) {
+// Register adds the booking routes to api (the /api/v1 group); staffGuard
+// authenticates staff and checks their office.
+func (h *HTTP) Register(api *gin.RouterGroup, staffGuard ...gin.HandlerFunc) {
 	api.GET("/offices", h.handleOfficeIndex)
 	api.GET("/offices/:office", h.handleOfficeView)
+	h.registerBooking(api)
+	h.registerStaff(api, staffGuard...)
 }
 
 // ErrOfficeNotFound is returned for an unknown office id.

@@ -43,8 +43,9 @@ func (a *app) router() *gin.Engine {
 
 	api := r.Group("/api/v1", httpx.LimitBody())
 	api.GET("/openapi.json", handleOpenAPI)
-	auth.NewHTTP(a.auth, secure).Register(api)
-	booking.NewHTTP(a.offices).Register(api)
+	authHTTP := auth.NewHTTP(a.auth, secure)
+	authHTTP.Register(api)
+	booking.NewHTTP(a.bookings).Register(api, authHTTP.Require(), auth.RequireOffice())
 
 	pages := http.FileServer(http.FS(static.FS()))
 	r.GET("/", gin.WrapH(pages))

@@ -35,13 +35,14 @@ type Options struct {
 
 // app is everything Run wires together.
 type app struct {
-	cfg     config.Config
-	log     *slog.Logger
-	clock   clock.Clock
-	store   *store.Store
-	offices *booking.Directory
-	auth    *auth.Service
-	reg     *prometheus.Registry
+	cfg      config.Config
+	log      *slog.Logger
+	clock    clock.Clock
+	store    *store.Store
+	offices  *booking.Directory
+	bookings *booking.Bookings
+	auth     *auth.Service
+	reg      *prometheus.Registry
 }
 
 // Run starts rathaus and blocks until ctx is cancelled, then shuts down in
@@ -108,8 +109,10 @@ func newApp(cfg config.Config, opts Options) (*app, error) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return &app{cfg: cfg, log: log, clock: clk, store: st, offices: booking.NewDirectory(offices),
-		auth: auth.NewService(st.Client, clk, log), reg: reg}, nil
+	dir := booking.NewDirectory(offices)
+	return &app{cfg: cfg, log: log, clock: clk, store: st, offices: dir,
+		bookings: booking.NewBookings(dir, st.Client, clk, cfg.BaseURL, log),
+		auth:     auth.NewService(st.Client, clk, log), reg: reg}, nil
 }
 
 func loadOffices(cfg config.Config) ([]*booking.Office, error) {
@@ -143,6 +146,11 @@ func isTerminal(f *os.File) bool {
 
 // startBackground starts the background loops; they stop when ctx ends.
 func (a *app) startBackground(ctx context.Context, wg *sync.WaitGroup) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.bookings.RunSweeper(ctx, 5*time.Second)
+	}()
 	if a.cfg.AdminPassword != "" {
 		wg.Add(1)
 		go func() {

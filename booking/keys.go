@@ -1,0 +1,45 @@
+package booking
+
+// Every key of an office carries the office id as hash tag ("{geesthacht}"),
+// so each booking operation's keys live in one cluster slot and every state
+// change is one atomic script, also on Redis Cluster.
+
+func officePrefix(office string) string { return "rathaus:{" + office + "}:" }
+
+// capKey is the compact capacity record of a day: byte i = seats taken in unit i.
+func capKey(office string, d Date) string { return officePrefix(office) + "cap:" + d.String() }
+
+// apptKey is an appointment hash.
+func apptKey(office, id string) string { return officePrefix(office) + "appt:" + id }
+
+// codesKey maps appointment codes to ids.
+func codesKey(office string) string { return officePrefix(office) + "codes" }
+
+// dayKey indexes a day's appointments: member id, score start (ms).
+func dayKey(office string, d Date) string { return officePrefix(office) + "day:" + d.String() }
+
+// apptsKey indexes all appointments by end (ms), for retention.
+func apptsKey(office string) string { return officePrefix(office) + "appts" }
+
+// emailKey holds an e-mail address's active appointments: member id, score end (ms).
+// The address is stored only as a hash.
+func emailKey(office, emailHash string) string { return officePrefix(office) + "email:" + emailHash }
+
+// holdKey is a hold hash.
+func holdKey(office, id string) string { return officePrefix(office) + "hold:" + id }
+
+// holdsKey indexes holds by expiry (ms).
+func holdsKey(office string) string { return officePrefix(office) + "holds" }
+
+// unverifiedKey indexes unverified appointments by confirmation deadline (ms).
+func unverifiedKey(office string) string { return officePrefix(office) + "unverified" }
+
+// idemKey is the record of an Idempotency-Key (stored as a hash of the key).
+func idemKey(office, keyHash string) string { return officePrefix(office) + "idem:" + keyHash }
+
+// closuresKey maps closure ids to closure JSON.
+func closuresKey(office string) string { return officePrefix(office) + "closures" }
+
+// closuresVerKey counts closure changes; booking scripts check it so that a
+// booking never slips into a closure published at the same moment.
+func closuresVerKey(office string) string { return officePrefix(office) + "closures:ver" }

@@ -1,0 +1,175 @@
+package booking
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/rathaus/rathaus/internal/apperr"
+	"github.com/rathaus/rathaus/internal/clock"
+)
+
+// Bookings is the booking domain's service: availability, holds and appointments.
+type Bookings struct {
+	dir     *Directory
+	st      *redisStore
+	clock   clock.Clock
+	baseURL string
+	log     *slog.Logger
+}
+
+// NewBookings returns the booking service on rdb. baseURL is the public URL
+// used in links (without trailing slash).
+func NewBookings(dir *Directory, rdb redis.UniversalClient, clk clock.Clock, baseURL string, log *slog.Logger) *Bookings {
+	return &Bookings{dir: dir, st: &redisStore{rdb: rdb}, clock: clk, baseURL: baseURL, log: log}
+}
+
+// Errors of the booking domain.
+var (
+	ErrServiceNotFound = apperr.NotFound("service_not_found", "Diese Dienstleistung gibt es in diesem Amt nicht.",
+		"This office does not offer that service.")
+	ErrSlotTaken = apperr.Conflict("slot_taken", "Dieser Termin ist leider nicht mehr frei. Bitte wählen Sie eine andere Zeit.",
+		"This time is no longer available. Please choose another.")
+	ErrAppointmentNotFound = apperr.NotFound("appointment_not_found", "Diesen Termin gibt es nicht.", "There is no such appointment.")
+	ErrAppointmentInactive = apperr.Conflict("appointment_inactive", "Dieser Termin ist abgesagt oder abgelaufen und kann nicht mehr geändert werden.",
+		"This appointment is cancelled or expired and can no longer be changed.")
+	ErrHoldNotFound = apperr.NotFound("hold_not_found", "Diese Reservierung gibt es nicht (mehr).", "There is no such hold (any more).")
+	ErrHoldMismatch = apperr.Invalid("hold", "hold_mismatch", "Die Reservierung gilt für eine andere Zeit oder Dienstleistung.",
+		"The hold is for another time or service.")
+	ErrEmailLimit = apperr.RateLimited("too_many_appointments", "Mit dieser E-Mail-Adresse sind bereits so viele Termine gebucht, wie erlaubt sind. Bitte sagen Sie zuerst einen ab.",
+		"This e-mail address already has as many appointments as allowed. Please cancel one first.", time.Hour)
+	ErrRangeTooLong  = apperr.Invalid("to", "range_too_long", "Der Zeitraum darf höchstens 92 Tage umfassen.", "The range may span at most 92 days.")
+	ErrRangeReversed = apperr.Invalid("to", "range_reversed", "Das Ende liegt vor dem Anfang.", "The end is before the start.")
+)
+
+// lookup returns the office and service or a 404 error.
+func (s *Bookings) lookup(officeID, serviceID string) (*Office, Service, error) {
+	o, ok := s.dir.Office(officeID)
+	if !ok {
+		return nil, Service{}, ErrOfficeNotFound
+	}
+	svc, ok := o.Service(serviceID)
+	if !ok {
+		return nil, Service{}, ErrServiceNotFound
+	}
+	return o, svc, nil
+}
+
+// Office returns the office with id.
+func (s *Bookings) Office(id string) (*Office, bool) { return s.dir.Office(id) }
+
+// DayStatus values.
+const (
+	DayOpen   = "open"
+	DayFull   = "full"
+	DayClosed = "closed"
+)
+
+// DayAvailability is one day of an availability answer.
+type DayAvailability struct {
+	Date      Date
+	Status    string
+	FreeSlots int
+	Closure   *Closure
+	// Starts are the free start times (only filled by Slots).
+	Starts []time.Time
+}
+
+// Availability returns the days from..to (inclusive) for a service, read in
+// one round trip.
+func (s *Bookings) Availability(ctx context.Context, officeID, serviceID string, from, to Date) ([]DayAvailability, error) {
+	o, svc, err := s.lookup(officeID, serviceID)
+	if err != nil {
+		return nil, err
+	}
+	if to.Before(from) {
+		return nil, ErrRangeReversed
+	}
+	if from.DaysUntil(to) > 91 {
+		return nil, ErrRangeTooLong
+	}
+	now := s.clock.Now()
+	var dates []Date
+	for d := from; !to.Before(d); d = d.AddDays(1) {
+		dates = append(dates, d)
+	}
+	snap, err := s.st.readDays(ctx, o.ID, s.bookableDates(o, dates, now))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]DayAvailability, len(dates))
+	for i, d := range dates {
+		out[i] = s.day(o, svc, d, snap, now, false)
+	}
+	return out, nil
+}
+
+// bookableDates keeps the dates between today and the horizon: only those
+// need a capacity record.
+func (s *Bookings) bookableDates(o *Office, dates []Date, now time.Time) []Date {
+	today, last := o.Today(now), o.LastDate(now)
+	var out []Date
+	for _, d := range dates {
+		if !d.Before(today) && !last.Before(d) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// closuresOf returns the stored closures plus the holidays around d.
+func (o *Office) closuresOn(d Date, stored []Closure) []Closure {
+	cl := o.HolidayClosures(d, d)
+	for _, c := range stored {
+		if c.Covers(d) {
+			cl = append(cl, c)
+		}
+	}
+	return cl
+}
+
+// day computes one day's availability from the snapshot.
+func (s *Bookings) day(o *Office, svc Service, d Date, snap snapshot, now time.Time, withStarts bool) DayAvailability {
+	p := o.Plan(d, o.closuresOn(d, snap.closures))
+	da := DayAvailability{Date: d, Closure: p.Closure}
+	if len(p.Windows) == 0 {
+		da.Status = DayClosed
+		return da
+	}
+	if d.Before(o.Today(now)) || o.LastDate(now).Before(d) {
+		da.Status = DayFull
+		return da
+	}
+	starts := o.FreeStarts(p, snap.used[d], o.Units(svc.DurationMinutes), o.Earliest(now))
+	da.FreeSlots = len(starts)
+	da.Status = DayOpen
+	if da.FreeSlots == 0 {
+		da.Status = DayFull
+	}
+	if withStarts {
+		for _, u := range starts {
+			t, _ := o.UnitTime(d, u)
+			da.Starts = append(da.Starts, t)
+		}
+	}
+	return da
+}
+
+// Slots returns the free start times of one day.
+func (s *Bookings) Slots(ctx context.Context, officeID, serviceID string, d Date) (DayAvailability, error) {
+	o, svc, err := s.lookup(officeID, serviceID)
+	if err != nil {
+		return DayAvailability{}, err
+	}
+	now := s.clock.Now()
+	snap, err := s.st.readDays(ctx, o.ID, s.bookableDates(o, []Date{d}, now))
+	if err != nil {
+		return DayAvailability{}, err
+	}
+	return s.day(o, svc, d, snap, now, true), nil
+}
+
+// Duration returns a service's length.
+func (svc Service) Duration() time.Duration { return time.Duration(svc.DurationMinutes) * time.Minute }

@@ -1,0 +1,235 @@
+package booking
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"time"
+
+	"github.com/rathaus/rathaus/internal/apperr"
+	"github.com/rathaus/rathaus/notify"
+)
+
+// Get returns the appointment of a manage token.
+func (s *Bookings) Get(ctx context.Context, token string) (Appointment, *Office, error) {
+	officeID, id, ok := parseToken(token)
+	if !ok {
+		return Appointment{}, nil, ErrAppointmentNotFound
+	}
+	o, ok := s.dir.Office(officeID)
+	if !ok {
+		return Appointment{}, nil, ErrAppointmentNotFound
+	}
+	a, found, err := s.st.getAppointment(ctx, o, id)
+	if err != nil {
+		return Appointment{}, nil, err
+	}
+	if !found || subtle.ConstantTimeCompare([]byte(a.Token), []byte(token)) != 1 {
+		return Appointment{}, nil, ErrAppointmentNotFound
+	}
+	return a, o, nil
+}
+
+// Cancel cancels the appointment of token; cancelling again is harmless.
+func (s *Bookings) Cancel(ctx context.Context, token string) (Appointment, error) {
+	return s.cancel(ctx, token, "citizen")
+}
+
+func (s *Bookings) cancel(ctx context.Context, token, reason string) (Appointment, error) {
+	for range maxRetries {
+		a, o, err := s.Get(ctx, token)
+		if err != nil {
+			return Appointment{}, err
+		}
+		if !a.Active() {
+			return a, nil
+		}
+		now := s.clock.Now()
+		c := a
+		c.Status, c.Seq, c.CancelReason = StatusCancelled, a.Seq+1, reason
+		msg := s.message(o, c, notify.KindCancellation, now)
+		var m *notify.Message
+		if a.Status == StatusConfirmed {
+			m = &msg // an unverified booking was never announced with an invite
+		}
+		res, err := s.st.cancel(ctx, now, a, emailHash(a.Email), a.Start.After(now), m, reminderID(a), reason)
+		if err != nil {
+			return Appointment{}, err
+		}
+		if res == "ok" || res == "inactive" {
+			if res == "ok" {
+				s.log.Info("booking: cancelled", "office", o.ID, "appointment", a.ID, "reason", reason)
+			}
+			a, _, err = s.Get(ctx, token)
+			return a, err
+		}
+	}
+	return Appointment{}, apperr.Conflict("try_again", "Bitte versuchen Sie es noch einmal.", "Please try again.")
+}
+
+// Reschedule moves the appointment of token to start. The new seats are won
+// before the old ones are freed, or nothing changes.
+func (s *Bookings) Reschedule(ctx context.Context, token, start string) (Appointment, error) {
+	for range maxRetries {
+		a, o, err := s.Get(ctx, token)
+		if err != nil {
+			return Appointment{}, err
+		}
+		if !a.Active() {
+			return Appointment{}, ErrAppointmentInactive
+		}
+		svc, _ := o.Service(a.Service)
+		t, err := o.parseStart(start)
+		if err != nil {
+			return Appointment{}, err
+		}
+		if t.Equal(a.Start) {
+			return a, nil
+		}
+		now := s.clock.Now()
+		snap, err := s.st.readDays(ctx, o.ID, nil)
+		if err != nil {
+			return Appointment{}, err
+		}
+		ref, err := s.checkStart(o, svc, t, snap, now)
+		if err != nil {
+			return Appointment{}, err
+		}
+		n := a
+		n.Start, n.End, n.Date, n.Unit, n.Units, n.Seq = ref.start, ref.end, ref.date, ref.unit, ref.units, a.Seq+1
+		msg := s.message(o, n, notify.KindReschedule, now)
+		prev := a.Start
+		msg.Appointment.PreviousStart = &prev
+		kind := notify.KindReschedule
+		if a.Status == StatusUnverified {
+			kind = notify.KindVerification
+			msg = s.message(o, n, kind, now)
+		}
+		r := rescheduleArgs{old: a, new: n, emailHash: emailHash(a.Email), closuresVer: snap.closuresVer, seats: ref.seats,
+			releaseOld: a.Start.After(now), msg: msg, oldReminderID: reminderID(a), capExpiry: capExpiry(o, n.Date)}
+		if a.Status == StatusConfirmed {
+			r.reminder, r.reminderDue = s.reminder(o, n, now)
+		}
+		res, err := s.st.reschedule(ctx, now, r)
+		if err != nil {
+			return Appointment{}, err
+		}
+		switch res {
+		case "ok":
+			s.log.Info("booking: rescheduled", "office", o.ID, "appointment", a.ID)
+			return n, nil
+		case "slot_taken":
+			return Appointment{}, ErrSlotTaken
+		case "inactive":
+			return Appointment{}, ErrAppointmentInactive
+		}
+	}
+	return Appointment{}, apperr.Conflict("try_again", "Bitte versuchen Sie es noch einmal.", "Please try again.")
+}
+
+// Confirm confirms the e-mail address of an unverified appointment.
+func (s *Bookings) Confirm(ctx context.Context, token string) (Appointment, error) {
+	for range maxRetries {
+		a, o, err := s.Get(ctx, token)
+		if err != nil {
+			return Appointment{}, err
+		}
+		switch a.Status {
+		case StatusConfirmed:
+			return a, nil
+		case StatusUnverified:
+		default:
+			return Appointment{}, ErrAppointmentInactive
+		}
+		now := s.clock.Now()
+		c := a
+		c.Status = StatusConfirmed
+		rem, due := s.reminder(o, c, now)
+		res, err := s.st.confirm(ctx, now, a, s.message(o, c, notify.KindConfirmation, now), rem, due)
+		if err != nil {
+			return Appointment{}, err
+		}
+		if res == "ok" || res == "confirmed" {
+			c, _, err = s.Get(ctx, token)
+			return c, err
+		}
+		if res == "inactive" {
+			return Appointment{}, ErrAppointmentInactive
+		}
+	}
+	return Appointment{}, apperr.Conflict("try_again", "Bitte versuchen Sie es noch einmal.", "Please try again.")
+}
+
+// DayList returns an office's appointments of a day, for staff.
+func (s *Bookings) DayList(ctx context.Context, officeID string, d Date) ([]Appointment, error) {
+	o, ok := s.dir.Office(officeID)
+	if !ok {
+		return nil, ErrOfficeNotFound
+	}
+	return s.st.dayAppointments(ctx, o, d)
+}
+
+// Sweep gives back the seats of expired holds and of unverified appointments
+// that were not confirmed in time, in every office. Each release is its own
+// script that checks the expiry again, so replicas may sweep at once.
+func (s *Bookings) Sweep(ctx context.Context) error {
+	now := s.clock.Now()
+	var errs []error
+	for _, o := range s.dir.Offices {
+		errs = append(errs, s.sweepHolds(ctx, o, now), s.sweepUnverified(ctx, o, now))
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Bookings) sweepHolds(ctx context.Context, o *Office, now time.Time) error {
+	ids, err := s.st.expiredHolds(ctx, o.ID, now, 500)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		d, ok, err := s.st.holdDate(ctx, o.ID, id)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			d = o.Today(now) // gone already; the script only cleans the index
+		}
+		if _, err := s.st.releaseHold(ctx, now, o.ID, id, d, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Bookings) sweepUnverified(ctx context.Context, o *Office, now time.Time) error {
+	ids, err := s.st.expiredUnverified(ctx, o.ID, now, 500)
+	if err != nil {
+		return err
+	}
+	appts, err := s.st.appointments(ctx, o, ids)
+	if err != nil {
+		return err
+	}
+	for _, a := range appts {
+		if _, err := s.st.expire(ctx, now, a, emailHash(a.Email)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RunSweeper sweeps every interval until ctx ends.
+func (s *Bookings) RunSweeper(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("booking: sweep failed", "err", err)
+			}
+		}
+	}
+}

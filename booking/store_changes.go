@@ -1,0 +1,374 @@
+package booking
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/rathaus/rathaus/internal/store"
+	"github.com/rathaus/rathaus/notify"
+)
+
+// idemTTL is how long an Idempotency-Key is remembered.
+const idemTTL = 24 * time.Hour
+
+// idemRunningTTL bounds a "still running" marker, so that a crashed request
+// does not block its key for a day.
+const idemRunningTTL = 60 * time.Second
+
+// cancelCmd cancels an appointment if it is still in the expected state.
+//
+//	KEYS[1] appointment  KEYS[2] cap of its day  KEYS[3] e-mail index
+//	KEYS[4] outbox       KEYS[5] reminder index  KEYS[6] reminder msgs
+//	KEYS[7] unverified index
+//	ARGV[1] now ms  ARGV[2] expected seq  ARGV[3] release seats (1/0)
+//	ARGV[4] outbox message JSON ("" none)  ARGV[5] reminder id  ARGV[6] reason
+//	ARGV[7] new seq  ARGV[8] id
+//
+// Returns "ok", "changed" (seq differs: read again) or "inactive".
+var cancelCmd = redis.NewScript(takeSeatsLua + `
+local a = redis.call("HMGET", KEYS[1], "status", "seq", "unit", "units")
+if not a[1] then return "inactive" end
+if a[1] ~= "confirmed" and a[1] ~= "unverified" then return "inactive" end
+if a[2] ~= ARGV[2] then return "changed" end
+if ARGV[3] == "1" then add_seats(KEYS[2], tonumber(a[3]), tonumber(a[4]), -1) end
+redis.call("HSET", KEYS[1], "status", "cancelled", "seq", ARGV[7], "cancel_reason", ARGV[6], "cancelled_at", ARGV[1])
+redis.call("ZREM", KEYS[3], ARGV[8])
+redis.call("ZREM", KEYS[7], ARGV[8])
+if ARGV[5] ~= "" then
+  redis.call("ZREM", KEYS[5], ARGV[5])
+  redis.call("HDEL", KEYS[6], ARGV[5])
+end
+if ARGV[4] ~= "" then redis.call("XADD", KEYS[4], "*", "msg", ARGV[4]) end
+return "ok"
+`)
+
+func (s *redisStore) cancel(ctx context.Context, now time.Time, a Appointment, emailHash string, release bool,
+	msg *notify.Message, reminderID, reason string) (string, error) {
+	o := a.Office
+	var m []byte
+	if msg != nil {
+		m, _ = json.Marshal(msg)
+	}
+	rel := "0"
+	if release {
+		rel = "1"
+	}
+	res, err := cancelCmd.Run(ctx, s.rdb, []string{apptKey(o, a.ID), capKey(o, a.Date), emailKey(o, emailHash),
+		notify.OutboxKey(o), notify.ReminderKey(o), notify.ReminderMsgKey(o), unverifiedKey(o)},
+		now.UnixMilli(), a.Seq, rel, string(m), reminderID, reason, a.Seq+1, a.ID).Text()
+	if err != nil {
+		return "", store.Wrap("booking.cancel", err)
+	}
+	return res, nil
+}
+
+// rescheduleCmd moves an appointment: it wins the new seats before it frees
+// the old ones, or changes nothing.
+//
+//	KEYS[1] appointment  KEYS[2] old cap  KEYS[3] new cap  KEYS[4] old day index
+//	KEYS[5] new day index  KEYS[6] e-mail index  KEYS[7] outbox  KEYS[8] reminder index
+//	KEYS[9] reminder msgs  KEYS[10] closures version  KEYS[11] appointments index
+//	ARGV[1] now ms  ARGV[2] expected seq  ARGV[3] expected closures version
+//	ARGV[4] new first unit  ARGV[5] units  ARGV[6] seats list  ARGV[7] release old (1/0)
+//	ARGV[8] new start ms  ARGV[9] new end ms  ARGV[10] changed fields JSON
+//	ARGV[11] outbox JSON  ARGV[12] old reminder id  ARGV[13] new reminder id
+//	ARGV[14] new reminder due ms (0 none)  ARGV[15] new reminder JSON  ARGV[16] id
+//	ARGV[17] cap expiry (unix ms)
+//
+// Returns "ok", "changed", "inactive", "closures_changed" or "slot_taken".
+var rescheduleCmd = redis.NewScript(takeSeatsLua + `
+local a = redis.call("HMGET", KEYS[1], "status", "seq", "unit", "units")
+if not a[1] then return "inactive" end
+if a[1] ~= "confirmed" and a[1] ~= "unverified" then return "inactive" end
+if a[2] ~= ARGV[2] then return "changed" end
+if (redis.call("GET", KEYS[10]) or "0") ~= ARGV[3] then return "closures_changed" end
+local first, n = tonumber(ARGV[4]), tonumber(ARGV[5])
+if not seats_free(KEYS[3], first, n, parse_seats(ARGV[6])) then return "slot_taken" end
+add_seats(KEYS[3], first, n, 1)
+redis.call("PEXPIREAT", KEYS[3], ARGV[17])
+if ARGV[7] == "1" then add_seats(KEYS[2], tonumber(a[3]), tonumber(a[4]), -1) end
+local f = cjson.decode(ARGV[10])
+for k, v in pairs(f) do redis.call("HSET", KEYS[1], k, v) end
+redis.call("ZREM", KEYS[4], ARGV[16])
+redis.call("ZADD", KEYS[5], ARGV[8], ARGV[16])
+if redis.call("ZSCORE", KEYS[6], ARGV[16]) then redis.call("ZADD", KEYS[6], ARGV[9], ARGV[16]) end
+redis.call("ZADD", KEYS[11], ARGV[9], ARGV[16])
+if ARGV[12] ~= "" then
+  redis.call("ZREM", KEYS[8], ARGV[12])
+  redis.call("HDEL", KEYS[9], ARGV[12])
+end
+if tonumber(ARGV[14]) > 0 then
+  redis.call("ZADD", KEYS[8], ARGV[14], ARGV[13])
+  redis.call("HSET", KEYS[9], ARGV[13], ARGV[15])
+end
+redis.call("XADD", KEYS[7], "*", "msg", ARGV[11])
+return "ok"
+`)
+
+type rescheduleArgs struct {
+	old, new      Appointment
+	emailHash     string
+	closuresVer   string
+	seats         string
+	releaseOld    bool
+	msg           notify.Message
+	oldReminderID string
+	reminder      *notify.Message
+	reminderDue   time.Time
+	capExpiry     time.Time
+}
+
+func (s *redisStore) reschedule(ctx context.Context, now time.Time, r rescheduleArgs) (string, error) {
+	o, a := r.old.Office, r.new
+	fields, _ := json.Marshal(map[string]string{"start": a.Start.Format(time.RFC3339), "end": a.End.Format(time.RFC3339),
+		"date": a.Date.String(), "unit": itoa(int(a.Unit)), "units": itoa(a.Units), "seq": itoa(a.Seq)})
+	msg, _ := json.Marshal(r.msg)
+	var remDue int64
+	var remID string
+	var remMsg []byte
+	if r.reminder != nil {
+		remDue, remID = r.reminderDue.UnixMilli(), r.reminder.ID
+		remMsg, _ = json.Marshal(r.reminder)
+	}
+	rel := "0"
+	if r.releaseOld {
+		rel = "1"
+	}
+	keys := []string{apptKey(o, a.ID), capKey(o, r.old.Date), capKey(o, a.Date), dayKey(o, r.old.Date), dayKey(o, a.Date),
+		emailKey(o, r.emailHash), notify.OutboxKey(o), notify.ReminderKey(o), notify.ReminderMsgKey(o),
+		closuresVerKey(o), apptsKey(o)}
+	res, err := rescheduleCmd.Run(ctx, s.rdb, keys, now.UnixMilli(), r.old.Seq, r.closuresVer, int(a.Unit), a.Units,
+		r.seats, rel, a.Start.UnixMilli(), a.End.UnixMilli(), string(fields), string(msg), r.oldReminderID, remID,
+		remDue, string(remMsg), a.ID, r.capExpiry.UnixMilli()).Text()
+	if err != nil {
+		return "", store.Wrap("booking.reschedule", err)
+	}
+	return res, nil
+}
+
+// holdCmd reserves seats for a short time.
+//
+//	KEYS[1] cap  KEYS[2] hold  KEYS[3] holds index  KEYS[4] closures version
+//	ARGV[1] now ms  ARGV[2] expected closures version  ARGV[3] first unit
+//	ARGV[4] units  ARGV[5] seats list  ARGV[6] expires ms  ARGV[7] match
+//	ARGV[8] service  ARGV[9] start RFC 3339  ARGV[10] hold id  ARGV[11] cap expiry ms
+//	ARGV[12] date
+//
+// Returns "ok", "closures_changed" or "slot_taken".
+var holdCmd = redis.NewScript(takeSeatsLua + `
+if (redis.call("GET", KEYS[4]) or "0") ~= ARGV[2] then return "closures_changed" end
+local first, n = tonumber(ARGV[3]), tonumber(ARGV[4])
+if not seats_free(KEYS[1], first, n, parse_seats(ARGV[5])) then return "slot_taken" end
+add_seats(KEYS[1], first, n, 1)
+redis.call("PEXPIREAT", KEYS[1], ARGV[11])
+redis.call("HSET", KEYS[2], "match", ARGV[7], "expires", ARGV[6], "service", ARGV[8], "start", ARGV[9],
+  "unit", ARGV[3], "units", ARGV[4], "date", ARGV[12])
+redis.call("PEXPIREAT", KEYS[2], tonumber(ARGV[6]) + 86400000)
+redis.call("ZADD", KEYS[3], ARGV[6], ARGV[10])
+return "ok"
+`)
+
+type holdArgs struct {
+	office, id, service string
+	date                Date
+	unit                Unit
+	units               int
+	start, expires      time.Time
+	closuresVer, seats  string
+	capExpiry           time.Time
+}
+
+func (s *redisStore) hold(ctx context.Context, now time.Time, h holdArgs) (string, error) {
+	o := h.office
+	res, err := holdCmd.Run(ctx, s.rdb, []string{capKey(o, h.date), holdKey(o, h.id), holdsKey(o), closuresVerKey(o)},
+		now.UnixMilli(), h.closuresVer, int(h.unit), h.units, h.seats, h.expires.UnixMilli(),
+		holdMatch(h.date, h.unit, h.units, h.service), h.service, h.start.Format(time.RFC3339), h.id,
+		h.capExpiry.UnixMilli(), h.date.String()).Text()
+	if err != nil {
+		return "", store.Wrap("booking.hold", err)
+	}
+	return res, nil
+}
+
+// releaseHoldCmd gives a hold's seats back: always when forced (the citizen
+// let go), else only once it has expired (the sweep).
+//
+//	KEYS[1] hold  KEYS[2] holds index  KEYS[3] cap of the hold's day
+//	ARGV[1] now ms  ARGV[2] force (1/0)  ARGV[3] hold id
+//
+// Returns 1 if released, 0 if not (gone, or not expired).
+var releaseHoldCmd = redis.NewScript(takeSeatsLua + `
+local h = redis.call("HMGET", KEYS[1], "expires", "unit", "units")
+if not h[1] then
+  redis.call("ZREM", KEYS[2], ARGV[3])
+  return 0
+end
+if ARGV[2] ~= "1" and tonumber(h[1]) > tonumber(ARGV[1]) then return 0 end
+add_seats(KEYS[3], tonumber(h[2]), tonumber(h[3]), -1)
+redis.call("DEL", KEYS[1])
+redis.call("ZREM", KEYS[2], ARGV[3])
+return 1
+`)
+
+func (s *redisStore) holdDate(ctx context.Context, office, id string) (Date, bool, error) {
+	v, err := s.rdb.HGet(ctx, holdKey(office, id), "date").Result()
+	if errors.Is(err, redis.Nil) {
+		return Date{}, false, nil
+	}
+	if err != nil {
+		return Date{}, false, store.Wrap("booking.holdDate", err)
+	}
+	d, err := ParseDate(v)
+	return d, err == nil, nil
+}
+
+func (s *redisStore) releaseHold(ctx context.Context, now time.Time, office, id string, d Date, force bool) (bool, error) {
+	f := "0"
+	if force {
+		f = "1"
+	}
+	n, err := releaseHoldCmd.Run(ctx, s.rdb, []string{holdKey(office, id), holdsKey(office), capKey(office, d)},
+		now.UnixMilli(), f, id).Int()
+	if err != nil {
+		return false, store.Wrap("booking.releaseHold", err)
+	}
+	return n == 1, nil
+}
+
+// expiredHolds lists holds whose time is up.
+func (s *redisStore) expiredHolds(ctx context.Context, office string, now time.Time, limit int64) ([]string, error) {
+	ids, err := s.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{Key: holdsKey(office), Start: "-inf", Stop: now.UnixMilli(),
+		ByScore: true, Count: limit}).Result()
+	return ids, store.Wrap("booking.expiredHolds", err)
+}
+
+// confirmCmd turns an unverified appointment into a confirmed one.
+//
+//	KEYS[1] appointment  KEYS[2] unverified index  KEYS[3] outbox
+//	KEYS[4] reminder index  KEYS[5] reminder msgs
+//	ARGV[1] now ms  ARGV[2] expected seq  ARGV[3] outbox JSON  ARGV[4] reminder id
+//	ARGV[5] reminder due ms (0 none)  ARGV[6] reminder JSON  ARGV[7] id
+//
+// Returns "ok", "changed", "confirmed" (already) or "inactive".
+var confirmCmd = redis.NewScript(`
+local a = redis.call("HMGET", KEYS[1], "status", "seq")
+if not a[1] then return "inactive" end
+if a[1] == "confirmed" then return "confirmed" end
+if a[1] ~= "unverified" then return "inactive" end
+if a[2] ~= ARGV[2] then return "changed" end
+redis.call("HSET", KEYS[1], "status", "confirmed", "confirmed_at", ARGV[1])
+redis.call("HDEL", KEYS[1], "verify_by")
+redis.call("ZREM", KEYS[2], ARGV[7])
+redis.call("XADD", KEYS[3], "*", "msg", ARGV[3])
+if tonumber(ARGV[5]) > 0 then
+  redis.call("ZADD", KEYS[4], ARGV[5], ARGV[4])
+  redis.call("HSET", KEYS[5], ARGV[4], ARGV[6])
+end
+return "ok"
+`)
+
+func (s *redisStore) confirm(ctx context.Context, now time.Time, a Appointment, msg notify.Message,
+	reminder *notify.Message, reminderDue time.Time) (string, error) {
+	o := a.Office
+	m, _ := json.Marshal(msg)
+	var remDue int64
+	var remID string
+	var remMsg []byte
+	if reminder != nil {
+		remDue, remID = reminderDue.UnixMilli(), reminder.ID
+		remMsg, _ = json.Marshal(reminder)
+	}
+	res, err := confirmCmd.Run(ctx, s.rdb, []string{apptKey(o, a.ID), unverifiedKey(o), notify.OutboxKey(o),
+		notify.ReminderKey(o), notify.ReminderMsgKey(o)}, now.UnixMilli(), a.Seq, string(m), remID, remDue,
+		string(remMsg), a.ID).Text()
+	if err != nil {
+		return "", store.Wrap("booking.confirm", err)
+	}
+	return res, nil
+}
+
+// expiredUnverified lists unverified appointments past their deadline.
+func (s *redisStore) expiredUnverified(ctx context.Context, office string, now time.Time, limit int64) ([]string, error) {
+	ids, err := s.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{Key: unverifiedKey(office), Start: "-inf", Stop: now.UnixMilli(),
+		ByScore: true, Count: limit}).Result()
+	return ids, store.Wrap("booking.expiredUnverified", err)
+}
+
+// expireCmd ends an unverified appointment whose deadline passed.
+//
+//	KEYS[1] appointment  KEYS[2] cap of its day  KEYS[3] e-mail index  KEYS[4] unverified index
+//	ARGV[1] now ms  ARGV[2] id
+//
+// Returns 1 if expired, 0 otherwise.
+var expireCmd = redis.NewScript(takeSeatsLua + `
+local a = redis.call("HMGET", KEYS[1], "status", "verify_by", "unit", "units")
+local score = redis.call("ZSCORE", KEYS[4], ARGV[2])
+if a[1] ~= "unverified" then
+  redis.call("ZREM", KEYS[4], ARGV[2])
+  return 0
+end
+if not score or tonumber(score) > tonumber(ARGV[1]) then return 0 end
+add_seats(KEYS[2], tonumber(a[3]), tonumber(a[4]), -1)
+redis.call("HSET", KEYS[1], "status", "expired", "cancel_reason", "unverified")
+redis.call("ZREM", KEYS[3], ARGV[2])
+redis.call("ZREM", KEYS[4], ARGV[2])
+return 1
+`)
+
+func (s *redisStore) expire(ctx context.Context, now time.Time, a Appointment, emailHash string) (bool, error) {
+	o := a.Office
+	n, err := expireCmd.Run(ctx, s.rdb, []string{apptKey(o, a.ID), capKey(o, a.Date), emailKey(o, emailHash),
+		unverifiedKey(o)}, now.UnixMilli(), a.ID).Int()
+	if err != nil {
+		return false, store.Wrap("booking.expire", err)
+	}
+	return n == 1, nil
+}
+
+// idemBeginCmd claims an Idempotency-Key or reports its state.
+//
+//	KEYS[1] idempotency record
+//	ARGV[1] body hash  ARGV[2] running ttl ms
+//
+// Returns {"new"}, {"mismatch"}, {"running"} or {"done", status, response}.
+var idemBeginCmd = redis.NewScript(`
+local r = redis.call("HMGET", KEYS[1], "state", "body", "status", "response")
+if not r[1] then
+  redis.call("HSET", KEYS[1], "state", "running", "body", ARGV[1])
+  redis.call("PEXPIRE", KEYS[1], ARGV[2])
+  return {"new"}
+end
+if r[2] ~= ARGV[1] then return {"mismatch"} end
+if r[1] == "running" then return {"running"} end
+return {"done", r[3], r[4]}
+`)
+
+func (s *redisStore) idemBegin(ctx context.Context, office, keyHash, bodyHash string) ([]string, error) {
+	v, err := idemBeginCmd.Run(ctx, s.rdb, []string{idemKey(office, keyHash)}, bodyHash, idemRunningTTL.Milliseconds()).StringSlice()
+	if err != nil {
+		return nil, store.Wrap("booking.idemBegin", err)
+	}
+	return v, nil
+}
+
+// idemFinish records the final answer of a request that did not book (an
+// error the caller should see again on a repeat).
+func (s *redisStore) idemFinish(ctx context.Context, office, keyHash string, status int, response []byte) error {
+	k := idemKey(office, keyHash)
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, k, "state", "done", "status", status, "response", response)
+		p.PExpire(ctx, k, idemTTL)
+		return nil
+	})
+	return store.Wrap("booking.idemFinish", err)
+}
+
+// idemForget drops a claim whose request failed for a passing reason (store
+// down), so that a retry runs again.
+func (s *redisStore) idemForget(ctx context.Context, office, keyHash string) error {
+	return store.Wrap("booking.idemForget", s.rdb.Del(ctx, idemKey(office, keyHash)).Err())
+}
