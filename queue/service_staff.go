@@ -1,0 +1,181 @@
+package queue
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/rathaus/rathaus/booking"
+)
+
+// StaffTicket is a ticket as staff see it: with its kind, recalls and the
+// history of who changed it when (staff user names, never a citizen's name).
+type StaffTicket struct {
+	TicketView
+	Kind    string   `json:"kind"`
+	Recalls int      `json:"recalls"`
+	History []Change `json:"history"`
+}
+
+func staffView(o *booking.Office, t *Ticket) *StaffTicket {
+	v := TicketView{Number: t.Number, Service: t.Service, Status: t.Status, Counter: t.Counter}
+	if t.Kind == KindAppointment && t.Due > 0 {
+		v.AppointmentAt = time.UnixMilli(t.Due).In(o.Location).Format(time.RFC3339)
+	}
+	return &StaffTicket{TicketView: v, Kind: t.Kind, Recalls: t.Recalls, History: t.History}
+}
+
+func (s *Service) counter(o *booking.Office, id string) error {
+	if !slices.Contains(o.Counters, id) {
+		return ErrCounterNotFound
+	}
+	return nil
+}
+
+// OpenCounter opens counter for services (none: every service of the office).
+func (s *Service) OpenCounter(ctx context.Context, officeID, counterID string, services []string, by string) (*Counter, error) {
+	o, err := s.office(officeID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.counter(o, counterID); err != nil {
+		return nil, err
+	}
+	if len(services) == 0 {
+		for _, sv := range o.Services {
+			services = append(services, sv.ID)
+		}
+	}
+	for _, id := range services {
+		if _, ok := o.Service(id); !ok {
+			e := *ErrUnknownService
+			e.Field = "services"
+			return nil, &e
+		}
+	}
+	services = slices.Compact(slices.Sorted(slices.Values(services)))
+	now := s.clock.Now()
+	if err := s.st.openCounter(ctx, s.scope(o, now), now, counterID, services, by); err != nil {
+		return nil, err
+	}
+	return s.findCounter(ctx, o, counterID)
+}
+
+// CloseCounter closes counter.
+func (s *Service) CloseCounter(ctx context.Context, officeID, counterID, by string) (*Counter, error) {
+	o, err := s.office(officeID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.counter(o, counterID); err != nil {
+		return nil, err
+	}
+	now := s.clock.Now()
+	if err := s.st.closeCounter(ctx, s.scope(o, now), now, counterID, by); err != nil {
+		return nil, err
+	}
+	return s.findCounter(ctx, o, counterID)
+}
+
+func (s *Service) findCounter(ctx context.Context, o *booking.Office, id string) (*Counter, error) {
+	all, err := s.Counters(ctx, o.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range all {
+		if c.ID == id {
+			return &c, nil
+		}
+	}
+	return &Counter{ID: id, Services: []string{}}, nil
+}
+
+// Counters lists every configured counter of the office with its state.
+func (s *Service) Counters(ctx context.Context, officeID string) ([]Counter, error) {
+	o, err := s.office(officeID)
+	if err != nil {
+		return nil, err
+	}
+	stored, err := s.st.counters(ctx, o.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Counter, 0, len(o.Counters))
+	for _, id := range o.Counters {
+		c := Counter{ID: id, Services: []string{}}
+		if i := slices.IndexFunc(stored, func(c Counter) bool { return c.ID == id }); i >= 0 {
+			c = stored[i]
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// CallNext calls the next ticket to counter; ok is false when nobody waits.
+func (s *Service) CallNext(ctx context.Context, officeID, counterID, by string) (t *StaffTicket, ok bool, err error) {
+	o, err := s.office(officeID)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := s.counter(o, counterID); err != nil {
+		return nil, false, err
+	}
+	now := s.clock.Now()
+	code, tk, err := s.st.callNext(ctx, s.scope(o, now), now, counterID, by)
+	switch {
+	case err != nil:
+		return nil, false, err
+	case code == -1:
+		return nil, false, ErrCounterNotOpen
+	case code == 0:
+		return nil, false, nil
+	}
+	return staffView(o, tk), true, nil
+}
+
+// Act applies a staff action to today's ticket number; service is the target of a transfer.
+func (s *Service) Act(ctx context.Context, officeID, number, action, service, by string) (*StaffTicket, error) {
+	o, err := s.office(officeID)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := actionCmds[action]; !ok {
+		return nil, ErrUnknownAction
+	}
+	var arg any = ""
+	switch action {
+	case ActionTransfer:
+		if _, ok := o.Service(service); !ok {
+			return nil, ErrUnknownService
+		}
+		arg = service
+	case ActionRecall:
+		arg = s.opts.MaxRecalls
+	}
+	now := s.clock.Now()
+	code, t, err := s.st.action(ctx, action, s.scope(o, now), now, number, by, arg)
+	switch {
+	case err != nil:
+		return nil, err
+	case code == -4:
+		return nil, ErrTicketNotFound
+	case code == -3:
+		return nil, ErrRecallLimit
+	case code < 0:
+		return nil, ErrTicketState
+	}
+	return staffView(o, t), nil
+}
+
+// Ticket returns today's ticket number as staff see it.
+func (s *Service) Ticket(ctx context.Context, officeID, number string) (*StaffTicket, error) {
+	o, err := s.office(officeID)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.st.ticket(ctx, o.ID, LocalDay(s.clock.Now(), o.Location), number)
+	if err != nil {
+		return nil, err
+	}
+	return staffView(o, t), nil
+}

@@ -1,0 +1,96 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/rathaus/rathaus/internal/events"
+	"github.com/rathaus/rathaus/internal/store"
+)
+
+// ahead counts the tickets called before a waiting ticket in its service's
+// queues: for an appointment the appointments of earlier start; for a walk-in
+// the appointments already due plus the walk-ins that arrived earlier.
+func (s *redisStore) ahead(ctx context.Context, office, day string, t *Ticket, now time.Time) (int, error) {
+	appt, walk := apptQueueKey(office, day, t.Service), walkQueueKey(office, day, t.Service)
+	if t.Kind == KindAppointment {
+		n, err := s.rdb.ZRank(ctx, appt, t.Number).Result()
+		if errors.Is(err, redis.Nil) {
+			return 0, nil
+		}
+		return int(n), store.Wrap("queue.ahead", err)
+	}
+	pipe := s.rdb.Pipeline()
+	due := pipe.ZCount(ctx, appt, "-inf", strconv.FormatInt(now.UnixMilli(), 10))
+	rank := pipe.ZRank(ctx, walk, t.Number)
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return 0, store.Wrap("queue.ahead", err)
+	}
+	return int(due.Val() + rank.Val()), nil
+}
+
+// queueState is what the display and the estimates read in one round trip.
+type queueState struct {
+	Waiting      map[string]int     // service → waiting tickets (walk-ins and checked-in appointments)
+	Calls        []callJSON         // latest calls, newest first
+	Counters     []Counter          // every counter
+	ServiceTimes map[string]float64 // service → moving average (s)
+	LastEventID  string
+}
+
+// callJSON is one entry of the latest calls list.
+type callJSON struct {
+	Number   string `json:"number"`
+	Counter  string `json:"counter"`
+	CalledAt int64  `json:"called_at"`
+}
+
+// state reads the queue state of a day.
+func (s *redisStore) state(ctx context.Context, sc scope, calls int) (*queueState, error) {
+	pipe := s.rdb.Pipeline()
+	walk := make([]*redis.IntCmd, len(sc.services))
+	appt := make([]*redis.IntCmd, len(sc.services))
+	for i, svc := range sc.services {
+		walk[i] = pipe.ZCard(ctx, walkQueueKey(sc.office, sc.day, svc))
+		appt[i] = pipe.ZCard(ctx, apptQueueKey(sc.office, sc.day, svc))
+	}
+	lr := pipe.LRange(ctx, callsKey(sc.office), 0, int64(calls-1))
+	ctrs := pipe.HGetAll(ctx, countersKey(sc.office))
+	times := pipe.HGetAll(ctx, serviceTimesKey(sc.office))
+	last := pipe.XRevRangeN(ctx, events.Key(sc.office), "+", "-", 1)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, store.Wrap("queue.state", err)
+	}
+	st := &queueState{Waiting: map[string]int{}, ServiceTimes: map[string]float64{}}
+	for i, svc := range sc.services {
+		st.Waiting[svc] = int(walk[i].Val() + appt[i].Val())
+	}
+	for _, raw := range lr.Val() {
+		var c callJSON
+		if err := json.Unmarshal([]byte(raw), &c); err != nil {
+			return nil, fmt.Errorf("queue.state: %w", err)
+		}
+		st.Calls = append(st.Calls, c)
+	}
+	for _, raw := range ctrs.Val() {
+		var c Counter
+		if err := json.Unmarshal([]byte(raw), &c); err != nil {
+			return nil, fmt.Errorf("queue.state: %w", err)
+		}
+		st.Counters = append(st.Counters, c)
+	}
+	for svc, v := range times.Val() {
+		f, _ := strconv.ParseFloat(v, 64)
+		st.ServiceTimes[svc] = f
+	}
+	if l := last.Val(); len(l) > 0 {
+		st.LastEventID = l[0].ID
+	}
+	return st, nil
+}
