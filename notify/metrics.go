@@ -1,0 +1,34 @@
+package notify
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics counts what the outbox workers do, per office.
+type Metrics struct {
+	Sent         *prometheus.CounterVec
+	Failed       *prometheus.CounterVec
+	Retried      *prometheus.CounterVec
+	DeadLettered *prometheus.CounterVec
+	Reclaimed    *prometheus.CounterVec
+	Backlog      *prometheus.GaugeVec
+}
+
+// NewMetrics creates the outbox metrics and registers them with reg (nil: not registered).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	counter := func(name, help string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "rathaus", Subsystem: "notify",
+			Name: name, Help: help}, []string{"office"})
+	}
+	m := &Metrics{
+		Sent:         counter("sent_total", "Mails accepted by the mail server (or written to the mail directory)."),
+		Failed:       counter("failed_total", "Send attempts that failed."),
+		Retried:      counter("retried_total", "Failed mails scheduled for another try."),
+		DeadLettered: counter("dead_lettered_total", "Mails moved to the dead-letter stream."),
+		Reclaimed:    counter("reclaimed_total", "Outbox entries taken over from a worker that stopped."),
+		Backlog: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "rathaus", Subsystem: "notify",
+			Name: "backlog", Help: "Mails waiting in the outbox or for a retry."}, []string{"office"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.Sent, m.Failed, m.Retried, m.DeadLettered, m.Reclaimed, m.Backlog)
+	}
+	return m
+}

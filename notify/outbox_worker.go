@@ -1,0 +1,288 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/rathaus/rathaus/internal/clock"
+)
+
+// Sender sends one message; *Mailer is the one rathaus uses.
+type Sender interface {
+	Send(ctx context.Context, msg Message) error
+}
+
+// WorkerConfig configures an outbox worker; zero fields take the defaults.
+type WorkerConfig struct {
+	// Office whose outbox the worker reads.
+	Office string
+	// Consumer names the worker in the consumer group; unique per process.
+	Consumer string
+	Sender   Sender
+	Clock    clock.Clock
+	Metrics  *Metrics
+	Log      *slog.Logger
+	// MaxAttempts is how many failed tries move a mail to the dead-letter stream (8).
+	MaxAttempts int
+	// BaseBackoff is the wait after the first failure, doubled each time (30 s) up to MaxBackoff (1 h).
+	BaseBackoff, MaxBackoff time.Duration
+	// ClaimIdle is how long an entry stays with a consumer before another
+	// takes it over as orphaned (5 min; longer than any send).
+	ClaimIdle time.Duration
+	// Block is how long a read waits for new entries (2 s); negative: not at all.
+	Block time.Duration
+	// Batch is how many entries one read takes (16).
+	Batch int
+	// SentTTL is how long the sent marker lives (24 h).
+	SentTTL time.Duration
+}
+
+func (c *WorkerConfig) defaults() {
+	set := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 8
+	}
+	set(&c.BaseBackoff, 30*time.Second)
+	set(&c.MaxBackoff, time.Hour)
+	set(&c.ClaimIdle, 5*time.Minute)
+	set(&c.Block, 2*time.Second)
+	set(&c.SentTTL, 24*time.Hour)
+	if c.Batch <= 0 {
+		c.Batch = 16
+	}
+	if c.Clock == nil {
+		c.Clock = clock.Real{}
+	}
+	if c.Metrics == nil {
+		c.Metrics = NewMetrics(nil)
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+}
+
+// Worker sends one office's outbox: it reads new entries with XREADGROUP,
+// sends each, and acknowledges it; a failed send goes to the retry set with
+// exponential backoff and, after MaxAttempts, to the dead-letter stream;
+// entries left by a dead worker are taken over with XAUTOCLAIM. An entry is
+// removed from the stream only in the same script that records its outcome
+// (sent marker, retry or dead letter), so a message a domain appended is
+// never lost.
+type Worker struct {
+	cfg     WorkerConfig
+	st      *outboxStore
+	cursor  string
+	grouped bool
+	done    chan struct{}
+	cancel  context.CancelFunc
+}
+
+// NewWorker returns a worker for cfg.Office.
+func NewWorker(rdb redis.UniversalClient, cfg WorkerConfig) *Worker {
+	cfg.defaults()
+	return &Worker{cfg: cfg, st: &outboxStore{rdb: rdb, office: cfg.Office}, cursor: "0-0", done: make(chan struct{})}
+}
+
+// Start runs the worker in a goroutine counted by wg until Shutdown.
+func (w *Worker) Start(wg *sync.WaitGroup) {
+	ctx, cancel := context.WithCancel(context.Background())
+	w.cancel = cancel
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		w.loop(ctx)
+	}()
+}
+
+// Shutdown stops the worker; a send in progress is cancelled and its entry
+// stays pending for the next start (or another worker) to take over.
+func (w *Worker) Shutdown() {
+	close(w.done)
+	if w.cancel != nil {
+		w.cancel()
+	}
+}
+
+func (w *Worker) loop(ctx context.Context) {
+	pause := 200 * time.Millisecond
+	for {
+		select {
+		case <-w.done:
+			return
+		default:
+		}
+		n, err := w.exec(ctx)
+		wait := time.Duration(0)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			w.cfg.Log.Warn("notify: outbox pass failed", "office", w.cfg.Office, "err", err)
+			wait, pause = pause, min(pause*2, 10*time.Second)
+		case err == nil:
+			pause = 200 * time.Millisecond
+			if n == 0 && w.cfg.Block < 0 {
+				wait = time.Second
+			}
+		}
+		if wait > 0 {
+			select {
+			case <-w.done:
+				return
+			case <-time.After(wait):
+			}
+		}
+	}
+}
+
+// exec does one pass: move due retries back into the stream, take over
+// orphaned entries, read new ones and handle all of them. It returns how many
+// entries it handled.
+func (w *Worker) exec(ctx context.Context) (int, error) {
+	now := w.cfg.Clock.Now()
+	if !w.grouped {
+		if err := w.st.ensureGroup(ctx); err != nil {
+			return 0, fmt.Errorf("notify.Worker: %w", err)
+		}
+		w.grouped = true
+	}
+	if _, err := w.st.forwardRetries(ctx, now, 100); err != nil {
+		return 0, fmt.Errorf("notify.Worker: %w", err)
+	}
+	claimed, next, err := w.st.reclaim(ctx, w.cfg.Consumer, w.cursor, w.cfg.ClaimIdle, w.cfg.Batch)
+	if err != nil {
+		w.grouped = !isNoGroup(err)
+		return 0, fmt.Errorf("notify.Worker: %w", err)
+	}
+	w.cursor = next
+	w.cfg.Metrics.Reclaimed.WithLabelValues(w.cfg.Office).Add(float64(len(claimed)))
+	handled := 0
+	for _, e := range claimed {
+		if err := w.handle(ctx, e); err != nil {
+			return handled, err
+		}
+		handled++
+	}
+	fresh, err := w.st.read(ctx, w.cfg.Consumer, w.cfg.Batch, w.cfg.Block)
+	if err != nil {
+		w.grouped = !isNoGroup(err)
+		return handled, fmt.Errorf("notify.Worker: %w", err)
+	}
+	for _, e := range fresh {
+		if err := w.handle(ctx, e); err != nil {
+			return handled, err
+		}
+		handled++
+	}
+	if n, err := w.st.backlog(ctx); err == nil {
+		w.cfg.Metrics.Backlog.WithLabelValues(w.cfg.Office).Set(float64(n))
+	}
+	return handled, nil
+}
+
+// isNoGroup reports whether err says the stream or its group is missing
+// (a fresh or flushed Redis).
+func isNoGroup(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "NOGROUP")
+}
+
+// handle sends one entry and records the outcome. A returned error is a
+// store error: the entry stays pending and is taken over later.
+func (w *Worker) handle(ctx context.Context, e entry) error {
+	var msg Message
+	if err := json.Unmarshal([]byte(e.Raw), &msg); err != nil || msg.ID == "" {
+		return w.fail(ctx, e, fmt.Errorf("%w: entry %s is no message JSON", ErrInvalidMessage, e.ID))
+	}
+	sent, err := w.st.wasSent(ctx, msg.ID)
+	if err != nil {
+		return fmt.Errorf("notify.Worker: %w", err)
+	}
+	if !sent {
+		if err := w.send(ctx, msg); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return w.fail(ctx, e, err)
+		}
+		w.cfg.Metrics.Sent.WithLabelValues(w.cfg.Office).Inc()
+	} else {
+		w.cfg.Log.Info("notify: already sent, acknowledging", "office", w.cfg.Office, "id", msg.ID)
+	}
+	return w.ackSent(ctx, e, msg.ID)
+}
+
+// send calls the sender, turning a panic into an error so that one bad
+// message cannot stop the worker.
+func (w *Worker) send(ctx context.Context, msg Message) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: panic while sending: %v", ErrInvalidMessage, r)
+		}
+	}()
+	return w.cfg.Sender.Send(ctx, msg)
+}
+
+// ackSent records the accepted mail. The SMTP server has the mail now, so
+// this is retried for a while rather than letting the entry be sent again.
+func (w *Worker) ackSent(ctx context.Context, e entry, id string) error {
+	var err error
+	for delay := 100 * time.Millisecond; delay < 10*time.Second; delay *= 2 {
+		if err = w.st.ackSent(context.WithoutCancel(ctx), e, id, w.cfg.SentTTL); err == nil {
+			return nil
+		}
+		select {
+		case <-w.done:
+			return fmt.Errorf("notify.Worker: %w", err)
+		case <-time.After(delay):
+		}
+	}
+	return fmt.Errorf("notify.Worker: %w", err)
+}
+
+// fail records a failed try: retry after backoff, or dead letter when the
+// message is invalid or has failed MaxAttempts times.
+func (w *Worker) fail(ctx context.Context, e entry, cause error) error {
+	office, now := w.cfg.Office, w.cfg.Clock.Now()
+	attempts := e.Attempts + 1
+	w.cfg.Metrics.Failed.WithLabelValues(office).Inc()
+	if errors.Is(cause, ErrInvalidMessage) || attempts >= w.cfg.MaxAttempts {
+		moved, err := w.st.dead(ctx, e, attempts, cause, now)
+		if err != nil {
+			return fmt.Errorf("notify.Worker: %w", err)
+		}
+		if moved {
+			w.cfg.Metrics.DeadLettered.WithLabelValues(office).Inc()
+			w.cfg.Log.Error("notify: mail moved to dead letters", "office", office, "entry", e.ID, "attempts", attempts, "err", cause)
+		}
+		return nil
+	}
+	due := now.Add(Backoff(attempts, w.cfg.BaseBackoff, w.cfg.MaxBackoff))
+	moved, err := w.st.retry(ctx, e, attempts, due)
+	if err != nil {
+		return fmt.Errorf("notify.Worker: %w", err)
+	}
+	if moved {
+		w.cfg.Metrics.Retried.WithLabelValues(office).Inc()
+		w.cfg.Log.Warn("notify: send failed, will retry", "office", office, "entry", e.ID, "attempts", attempts, "due", due, "err", cause)
+	}
+	return nil
+}
+
+// Backoff is the wait after the n-th failed try (n >= 1): base·2^(n-1), at most max.
+func Backoff(n int, base, max time.Duration) time.Duration {
+	d := base
+	for i := 1; i < n && d < max; i++ {
+		d *= 2
+	}
+	return min(d, max)
+}

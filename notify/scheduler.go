@@ -1,0 +1,198 @@
+package notify
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/rathaus/rathaus/internal/clock"
+)
+
+// Job is a task that domains register with the Scheduler.
+type Job struct {
+	// Name identifies the job in locks and logs; unique per scheduler
+	// (e.g. "reminders:geesthacht").
+	Name string
+	// Spec is a standard 5-field cron spec ("*/5 * * * *"), read in Location.
+	Spec string
+	// Location is the time zone of Spec; nil: the scheduler's.
+	Location *time.Location
+	// Run does the work for the scheduled instant now. It should be
+	// idempotent: a run that failed is not repeated for the same instant.
+	Run func(ctx context.Context, now time.Time) error
+}
+
+type job struct {
+	Job
+	sched cron.Schedule
+	// fine is true for jobs that fire more often than hourly: in the repeated
+	// hour of an autumn DST change they run in both passes, while coarser jobs
+	// (a daily 02:30) run only in the first.
+	fine bool
+}
+
+// Scheduler runs registered jobs at their cron instants in the office time
+// zone. robfig/cron parses the specs and computes the instants; the
+// scheduler itself reads the time from its clock (so tests move a simulated
+// one) and, with several replicas, runs each instant once: a run takes a
+// Redis lock (SET NX PX) keyed by job and local wall-clock instant. The latest
+// handled instant is recorded, so after a downtime a missed run is caught up
+// once on start (missed instants are coalesced into the latest).
+type Scheduler struct {
+	st       *schedStore
+	clock    clock.Clock
+	loc      *time.Location
+	instance string
+	log      *slog.Logger
+	// LockTTL is how long a run's lock lives; longer than an hour so the
+	// repeated DST hour finds it.
+	LockTTL time.Duration
+	// CatchUp is the longest downtime whose missed run is caught up.
+	CatchUp time.Duration
+
+	mu     sync.Mutex
+	jobs   []*job
+	done   chan struct{}
+	cancel context.CancelFunc
+}
+
+var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// Register adds a job; call it before Start.
+func (s *Scheduler) Register(j Job) error {
+	if j.Name == "" || j.Run == nil {
+		return fmt.Errorf("notify.Register: job needs a name and a func")
+	}
+	sched, err := cronParser.Parse(j.Spec)
+	if err != nil {
+		return fmt.Errorf("notify.Register %s: %w", j.Name, err)
+	}
+	if j.Location == nil {
+		j.Location = s.loc
+	}
+	if spec, ok := sched.(*cron.SpecSchedule); ok {
+		spec.Location = j.Location
+	}
+	ref := time.Date(2026, 1, 5, 0, 0, 0, 0, j.Location)
+	a := sched.Next(ref)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, x := range s.jobs {
+		if x.Name == j.Name {
+			return fmt.Errorf("notify.Register: job %q registered twice", j.Name)
+		}
+	}
+	s.jobs = append(s.jobs, &job{Job: j, sched: sched, fine: sched.Next(a).Sub(a) < time.Hour})
+	return nil
+}
+
+// Start runs the scheduler in a goroutine counted by wg until Shutdown. It
+// runs a pass at once (catching up missed runs), then at each next instant.
+func (s *Scheduler) Start(wg *sync.WaitGroup) {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			s.exec(ctx)
+			wait := min(max(s.nextRun(s.clock.Now()).Sub(s.clock.Now()), 0), time.Minute)
+			select {
+			case <-s.done:
+				return
+			case <-time.After(wait):
+			}
+		}
+	}()
+}
+
+// Shutdown stops the scheduler and cancels a running job.
+func (s *Scheduler) Shutdown() {
+	close(s.done)
+	if s.cancel != nil {
+		s.cancel()
+	}
+}
+
+// nextRun is the earliest next instant of any job after now.
+func (s *Scheduler) nextRun(now time.Time) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := now.Add(time.Minute)
+	for _, j := range s.jobs {
+		if t := j.sched.Next(now); t.Before(next) {
+			next = t
+		}
+	}
+	return next
+}
+
+// exec runs every job whose latest instant up to now has not been handled.
+// It returns how many jobs this instance ran.
+func (s *Scheduler) exec(ctx context.Context) int {
+	s.mu.Lock()
+	jobs := append([]*job(nil), s.jobs...)
+	s.mu.Unlock()
+	now, ran := s.clock.Now(), 0
+	for _, j := range jobs {
+		ok, err := s.runDue(ctx, j, now)
+		if err != nil {
+			s.log.Warn("notify: scheduled job failed", "job", j.Name, "err", err)
+		}
+		if ok {
+			ran++
+		}
+	}
+	return ran
+}
+
+// runDue runs j for its latest instant in (last handled, now] if this
+// instance gets the lock; it reports whether it ran.
+func (s *Scheduler) runDue(ctx context.Context, j *job, now time.Time) (bool, error) {
+	last, ok, err := s.st.last(ctx, j.Name)
+	if err != nil {
+		return false, err
+	}
+	if from := now.Add(-s.CatchUp); !ok || last.Before(from) {
+		last = from
+	}
+	due := latestInstant(j.sched, last, now)
+	if due.IsZero() {
+		return false, nil
+	}
+	got, err := s.st.lock(ctx, j.Name, s.instantKey(j, due), s.instance, s.LockTTL)
+	if err != nil {
+		return false, err
+	}
+	if got {
+		if err := j.Run(ctx, due); err != nil {
+			err = fmt.Errorf("notify: job %s at %s: %w", j.Name, due.Format(time.RFC3339), err)
+			_ = s.st.setLast(ctx, j.Name, due)
+			return true, err
+		}
+	}
+	return got, s.st.setLast(ctx, j.Name, due)
+}
+
+// latestInstant is the schedule's latest instant in (after, until], zero if none.
+func latestInstant(sched cron.Schedule, after, until time.Time) time.Time {
+	var due time.Time
+	for t := sched.Next(after); !t.IsZero() && !t.After(until); t = sched.Next(t) {
+		due = t
+	}
+	return due
+}
+
+// instantKey names a run in its lock: the local wall-clock minute, plus the
+// UTC offset for jobs finer than an hour (see job.fine).
+func (s *Scheduler) instantKey(j *job, t time.Time) string {
+	t = t.In(j.Location)
+	if j.fine {
+		return t.Format("20060102T1504-0700")
+	}
+	return t.Format("20060102T1504")
+}
