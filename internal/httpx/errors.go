@@ -31,7 +31,10 @@ var statusOf = map[apperr.Kind]int{
 
 // StatusOf returns the HTTP status for err.
 func StatusOf(err error) int {
-	return statusOf[apperr.KindOf(err)]
+	if s, ok := statusOf[apperr.KindOf(err)]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
 }
 
 // ErrorBody is the contract's error envelope.
@@ -58,7 +61,10 @@ func Error(c *gin.Context, err error) {
 	if e == nil {
 		e = internalErr
 	}
-	status := statusOf[e.Kind]
+	status, ok := statusOf[e.Kind]
+	if !ok {
+		e, status = internalErr, http.StatusInternalServerError
+	}
 	if status >= 500 {
 		slog.ErrorContext(c.Request.Context(), "request failed", "request_id", RequestID(c),
 			"route", c.FullPath(), "code", e.Code, "err", err)

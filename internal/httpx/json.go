@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -105,12 +106,16 @@ func ParseLang(h string) string {
 			continue
 		}
 		q := 1.0
-		if p := strings.TrimSpace(params); strings.HasPrefix(p, "q=") {
-			if _, err := fmt.Sscanf(p[2:], "%g", &q); err != nil {
-				q = 0
+		for _, p := range strings.Split(params, ";") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(p), "q="); ok {
+				f, err := strconv.ParseFloat(v, 64)
+				if err != nil || f < 0 || f > 1 {
+					f = 0
+				}
+				q = f
 			}
 		}
-		if q > bestQ {
+		if q > 0 && q > bestQ { // q=0 means "not this language"
 			best, bestQ = base, q
 		}
 	}
