@@ -116,7 +116,7 @@ end
 //	ARGV[16] hold id ("" none)    ARGV[17] hold match "date|unit|units|service"
 //	ARGV[18] verify deadline ms (0: confirmed)
 //	ARGV[19] idempotency response JSON ("" none)  ARGV[20] idempotency ttl ms
-//	ARGV[21] cap expiry (unix ms)
+//	ARGV[21] cap time to live (ms)
 //
 // Returns "ok", or one of "closures_changed", "slot_taken", "email_limit",
 // "code_taken", "hold_mismatch".
@@ -151,7 +151,7 @@ if redis.call("HSETNX", KEYS[3], ARGV[7], ARGV[8]) == 0 then
   return "code_taken"
 end
 if not held then add_seats(KEYS[1], first, n, 1) end
-redis.call("PEXPIREAT", KEYS[1], ARGV[21])
+redis.call("PEXPIRE", KEYS[1], ARGV[21])
 local f = cjson.decode(ARGV[6])
 for k, v in pairs(f) do redis.call("HSET", KEYS[2], k, v) end
 redis.call("ZADD", KEYS[4], ARGV[11], ARGV[8])
@@ -215,7 +215,7 @@ func (s *redisStore) book(ctx context.Context, now time.Time, a bookArgs) (strin
 	res, err := bookCmd.Run(ctx, s.rdb, keys, now.UnixMilli(), a.closuresVer, int(ap.Unit), ap.Units, a.seats,
 		string(fields), ap.Code, ap.ID, a.emailLimit, ap.End.UnixMilli(), ap.Start.UnixMilli(), string(msg),
 		remDue, remID, string(remMsg), a.holdID, holdMatch(ap.Date, ap.Unit, ap.Units, ap.Service), verifyBy,
-		string(a.idemResponse), idemTTL.Milliseconds(), a.capExpiry.UnixMilli()).Text()
+		string(a.idemResponse), idemTTL.Milliseconds(), ttlMillis(now, a.capExpiry)).Text()
 	if err != nil {
 		return "", store.Wrap("booking.book", err)
 	}
@@ -280,3 +280,8 @@ func (s *redisStore) appointmentByCode(ctx context.Context, o *Office, code stri
 	}
 	return s.getAppointment(ctx, o, id)
 }
+
+// ttlMillis is the time to live until t, at least a minute. Keys expire by
+// TTLs relative to the caller's now: Redis's own clock is never asked, so
+// scripts work the same under a simulated clock.
+func ttlMillis(now, t time.Time) int64 { return max(t.Sub(now), time.Minute).Milliseconds() }

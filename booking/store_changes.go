@@ -77,7 +77,7 @@ func (s *redisStore) cancel(ctx context.Context, now time.Time, a Appointment, e
 //	ARGV[8] new start ms  ARGV[9] new end ms  ARGV[10] changed fields JSON
 //	ARGV[11] outbox JSON  ARGV[12] old reminder id  ARGV[13] new reminder id
 //	ARGV[14] new reminder due ms (0 none)  ARGV[15] new reminder JSON  ARGV[16] id
-//	ARGV[17] cap expiry (unix ms)
+//	ARGV[17] cap time to live (ms)
 //
 // Returns "ok", "changed", "inactive", "closures_changed" or "slot_taken".
 var rescheduleCmd = redis.NewScript(takeSeatsLua + `
@@ -89,7 +89,7 @@ if (redis.call("GET", KEYS[10]) or "0") ~= ARGV[3] then return "closures_changed
 local first, n = tonumber(ARGV[4]), tonumber(ARGV[5])
 if not seats_free(KEYS[3], first, n, parse_seats(ARGV[6])) then return "slot_taken" end
 add_seats(KEYS[3], first, n, 1)
-redis.call("PEXPIREAT", KEYS[3], ARGV[17])
+redis.call("PEXPIRE", KEYS[3], ARGV[17])
 if ARGV[7] == "1" then add_seats(KEYS[2], tonumber(a[3]), tonumber(a[4]), -1) end
 local f = cjson.decode(ARGV[10])
 for k, v in pairs(f) do redis.call("HSET", KEYS[1], k, v) end
@@ -143,7 +143,7 @@ func (s *redisStore) reschedule(ctx context.Context, now time.Time, r reschedule
 		closuresVerKey(o), apptsKey(o)}
 	res, err := rescheduleCmd.Run(ctx, s.rdb, keys, now.UnixMilli(), r.old.Seq, r.closuresVer, int(a.Unit), a.Units,
 		r.seats, rel, a.Start.UnixMilli(), a.End.UnixMilli(), string(fields), string(msg), r.oldReminderID, remID,
-		remDue, string(remMsg), a.ID, r.capExpiry.UnixMilli()).Text()
+		remDue, string(remMsg), a.ID, ttlMillis(now, r.capExpiry)).Text()
 	if err != nil {
 		return "", store.Wrap("booking.reschedule", err)
 	}
@@ -155,7 +155,7 @@ func (s *redisStore) reschedule(ctx context.Context, now time.Time, r reschedule
 //	KEYS[1] cap  KEYS[2] hold  KEYS[3] holds index  KEYS[4] closures version
 //	ARGV[1] now ms  ARGV[2] expected closures version  ARGV[3] first unit
 //	ARGV[4] units  ARGV[5] seats list  ARGV[6] expires ms  ARGV[7] match
-//	ARGV[8] service  ARGV[9] start RFC 3339  ARGV[10] hold id  ARGV[11] cap expiry ms
+//	ARGV[8] service  ARGV[9] start RFC 3339  ARGV[10] hold id  ARGV[11] cap (and hold record) time to live ms
 //	ARGV[12] date
 //
 // Returns "ok", "closures_changed" or "slot_taken".
@@ -164,10 +164,10 @@ if (redis.call("GET", KEYS[4]) or "0") ~= ARGV[2] then return "closures_changed"
 local first, n = tonumber(ARGV[3]), tonumber(ARGV[4])
 if not seats_free(KEYS[1], first, n, parse_seats(ARGV[5])) then return "slot_taken" end
 add_seats(KEYS[1], first, n, 1)
-redis.call("PEXPIREAT", KEYS[1], ARGV[11])
+redis.call("PEXPIRE", KEYS[1], ARGV[11])
 redis.call("HSET", KEYS[2], "match", ARGV[7], "expires", ARGV[6], "service", ARGV[8], "start", ARGV[9],
   "unit", ARGV[3], "units", ARGV[4], "date", ARGV[12])
-redis.call("PEXPIREAT", KEYS[2], tonumber(ARGV[6]) + 86400000)
+redis.call("PEXPIRE", KEYS[2], tonumber(ARGV[11]))
 redis.call("ZADD", KEYS[3], ARGV[6], ARGV[10])
 return "ok"
 `)
@@ -187,7 +187,7 @@ func (s *redisStore) hold(ctx context.Context, now time.Time, h holdArgs) (strin
 	res, err := holdCmd.Run(ctx, s.rdb, []string{capKey(o, h.date), holdKey(o, h.id), holdsKey(o), closuresVerKey(o)},
 		now.UnixMilli(), h.closuresVer, int(h.unit), h.units, h.seats, h.expires.UnixMilli(),
 		holdMatch(h.date, h.unit, h.units, h.service), h.service, h.start.Format(time.RFC3339), h.id,
-		h.capExpiry.UnixMilli(), h.date.String()).Text()
+		ttlMillis(now, h.capExpiry), h.date.String()).Text()
 	if err != nil {
 		return "", store.Wrap("booking.hold", err)
 	}
