@@ -1,0 +1,53 @@
+package queue
+
+import (
+	"context"
+	"time"
+)
+
+// backlogPage is how many events one XRANGE of a resuming stream reads.
+const backlogPage = 500
+
+// EventsAfter returns the office's events after the stream id after, oldest
+// first, all of them (page by page): what a display missed while away.
+func (s *Service) EventsAfter(ctx context.Context, officeID, after string) ([]Event, error) {
+	var out []Event
+	for {
+		evs, err := s.st.rangeEvents(ctx, officeID, after, backlogPage)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, evs...)
+		if len(evs) < backlogPage {
+			return out, nil
+		}
+		after = evs[len(evs)-1].ID
+	}
+}
+
+// SubscribeOffice subscribes to the office's events in this process.
+func (s *Service) SubscribeOffice(ctx context.Context, officeID string) (*Subscription, error) {
+	if _, err := s.office(officeID); err != nil {
+		return nil, err
+	}
+	return s.hub.Subscribe(ctx, officeID)
+}
+
+// Heartbeat is the interval of SSE heartbeats.
+func (s *Service) Heartbeat() time.Duration { return s.opts.Heartbeat }
+
+// DisplayEvent maps a stream event to what a display receives: the SSE event
+// name and its data. Calls and recalls are both "called" {"number","counter"}.
+func DisplayEvent(ev Event) (name, data string) {
+	switch ev.Type {
+	case "called", "recalled":
+		return "called", ev.Data
+	}
+	return ev.Type, ev.Data
+}
+
+// ValidEventID reports whether id is a stream id ("ms-seq").
+func ValidEventID(id string) bool {
+	_, _, ok := parseEventID(id)
+	return ok
+}
