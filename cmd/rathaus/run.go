@@ -151,7 +151,9 @@ func (a *app) startBackground(ctx context.Context, wg *sync.WaitGroup) {
 		defer wg.Done()
 		a.bookings.RunSweeper(ctx, 5*time.Second)
 	}()
-	if a.cfg.AdminPassword != "" {
+	// The admin is set before the server listens, so that a login right after
+	// the start works; only a store that is down defers it to the background.
+	if a.cfg.AdminPassword != "" && !a.setAdmin(ctx) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -160,20 +162,28 @@ func (a *app) startBackground(ctx context.Context, wg *sync.WaitGroup) {
 	}
 }
 
-// bootstrapAdmin creates or resets the user admin; while the store is down it
-// keeps trying, so a server started before its Redis still gets its admin.
+// setAdmin creates or resets the user admin and reports whether it worked.
+func (a *app) setAdmin(ctx context.Context) bool {
+	err := a.auth.SetUser(ctx, "admin", auth.RoleAdmin, nil, a.cfg.AdminPassword)
+	if err != nil {
+		a.log.Warn("auth: could not set user admin yet; retrying", "err", err)
+		return false
+	}
+	a.log.Info("auth: user admin is set from RATHAUS_ADMIN_PASSWORD")
+	return true
+}
+
+// bootstrapAdmin keeps trying to set the user admin while the store is down,
+// so a server started before its Redis still gets its admin.
 func (a *app) bootstrapAdmin(ctx context.Context) {
 	for delay := 200 * time.Millisecond; ; delay = min(delay*2, 5*time.Second) {
-		err := a.auth.SetUser(ctx, "admin", auth.RoleAdmin, nil, a.cfg.AdminPassword)
-		if err == nil {
-			a.log.Info("auth: user admin is set from RATHAUS_ADMIN_PASSWORD")
-			return
-		}
-		a.log.Warn("auth: could not set user admin yet; retrying", "err", err)
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(delay):
+		}
+		if a.setAdmin(ctx) {
+			return
 		}
 	}
 }
