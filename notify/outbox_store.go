@@ -74,7 +74,7 @@ func (s *outboxStore) read(ctx context.Context, consumer string, count int, bloc
 // within minIdle (it died), continuing the scan from cursor.
 func (s *outboxStore) reclaim(ctx context.Context, consumer, cursor string, minIdle time.Duration, count int) ([]entry, string, error) {
 	msgs, next, err := s.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{Stream: OutboxKey(s.office), Group: OutboxGroup,
-		Consumer: consumer, MinIdle: minIdle, Start: cursor, Count: int64(count)}).Result()
+		Consumer: consumer, MinIdle: max(minIdle, 0), Start: cursor, Count: int64(count)}).Result()
 	if err != nil {
 		return nil, cursor, store.Wrap("notify.reclaim", err)
 	}
@@ -90,27 +90,30 @@ func (s *outboxStore) wasSent(ctx context.Context, messageID string) (bool, erro
 	return n == 1, nil
 }
 
-// ackSentCmd marks a message as sent and removes its entry.
+// markSent sets the message's short-lived sent marker. The worker sets it
+// right after the mail server accepted the mail, before acknowledging, so
+// that a crash in between does not send the mail again in the common case.
+func (s *outboxStore) markSent(ctx context.Context, messageID string, ttl time.Duration) error {
+	return store.Wrap("notify.markSent", s.rdb.Set(ctx, SentKey(s.office, messageID), "1", ttl).Err())
+}
+
+// ackCmd acknowledges a handled entry and deletes it from the stream.
 //
 // KEYS[1] -> rathaus:{<office>}:outbox
-// KEYS[2] -> rathaus:{<office>}:outbox:sent:<message id>
 // ARGV[1] -> consumer group
 // ARGV[2] -> stream entry id
-// ARGV[3] -> marker lifetime in milliseconds
 //
 // Returns 1 when the entry was pending and is now acknowledged, 0 when it was
-// not pending any more (another worker finished it); the marker is set either way.
-var ackSentCmd = redis.NewScript(`
-redis.call("SET", KEYS[2], "1", "PX", ARGV[3])
+// not pending any more (another worker finished it).
+var ackCmd = redis.NewScript(`
 local n = redis.call("XACK", KEYS[1], ARGV[1], ARGV[2])
 redis.call("XDEL", KEYS[1], ARGV[2])
 return n`)
 
-// ackSent sets the sent marker of messageID and acknowledges and deletes the entry.
-func (s *outboxStore) ackSent(ctx context.Context, e entry, messageID string, ttl time.Duration) error {
-	err := ackSentCmd.Run(ctx, s.rdb, []string{OutboxKey(s.office), SentKey(s.office, messageID)},
-		OutboxGroup, e.ID, ttl.Milliseconds()).Err()
-	return store.Wrap("notify.ackSent", err)
+// ack acknowledges and deletes e.
+func (s *outboxStore) ack(ctx context.Context, e entry) error {
+	err := ackCmd.Run(ctx, s.rdb, []string{OutboxKey(s.office)}, OutboxGroup, e.ID).Err()
+	return store.Wrap("notify.ack", err)
 }
 
 // retryCmd moves a failed entry into the retry set.

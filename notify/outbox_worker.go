@@ -35,7 +35,7 @@ type WorkerConfig struct {
 	// BaseBackoff is the wait after the first failure, doubled each time (30 s) up to MaxBackoff (1 h).
 	BaseBackoff, MaxBackoff time.Duration
 	// ClaimIdle is how long an entry stays with a consumer before another
-	// takes it over as orphaned (5 min; longer than any send).
+	// takes it over as orphaned (5 min; longer than any send); negative: at once.
 	ClaimIdle time.Duration
 	// Block is how long a read waits for new entries (2 s); negative: not at all.
 	Block time.Duration
@@ -218,7 +218,7 @@ func (w *Worker) handle(ctx context.Context, e entry) error {
 	} else {
 		w.cfg.Log.Info("notify: already sent, acknowledging", "office", w.cfg.Office, "id", msg.ID)
 	}
-	return w.ackSent(ctx, e, msg.ID)
+	return w.afterSend(ctx, e, msg.ID, sent)
 }
 
 // send calls the sender, turning a panic into an error so that one bad
@@ -232,12 +232,23 @@ func (w *Worker) send(ctx context.Context, msg Message) (err error) {
 	return w.cfg.Sender.Send(ctx, msg)
 }
 
-// ackSent records the accepted mail. The SMTP server has the mail now, so
-// this is retried for a while rather than letting the entry be sent again.
-func (w *Worker) ackSent(ctx context.Context, e entry, id string) error {
+// afterSend records an accepted mail: first the sent marker, then the
+// acknowledgement. The mail server has the mail now, so both are retried
+// for a while rather than letting the entry be sent again.
+func (w *Worker) afterSend(ctx context.Context, e entry, id string, sent bool) error {
+	ctx = context.WithoutCancel(ctx)
+	if !sent {
+		if err := w.retryStore(func() error { return w.st.markSent(ctx, id, w.cfg.SentTTL) }); err != nil {
+			return err
+		}
+	}
+	return w.retryStore(func() error { return w.st.ack(ctx, e) })
+}
+
+func (w *Worker) retryStore(f func() error) error {
 	var err error
 	for delay := 100 * time.Millisecond; delay < 10*time.Second; delay *= 2 {
-		if err = w.st.ackSent(context.WithoutCancel(ctx), e, id, w.cfg.SentTTL); err == nil {
+		if err = f(); err == nil {
 			return nil
 		}
 		select {

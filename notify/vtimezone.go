@@ -31,7 +31,8 @@ func (t transition) local() time.Time {
 func VTimezone(loc *time.Location, from, to time.Time) *ical.Component {
 	tz := ical.NewComponent(ical.CompTimezone)
 	tz.Props.SetText(ical.PropTimezoneID, loc.String())
-	trs := transitions(loc, from.AddDate(-1, 0, 0), to.AddDate(1, 0, 0))
+	end := to.AddDate(2, 0, 0) // a year beyond what must be covered, to see whether a rule goes on
+	trs := transitions(loc, from.AddDate(-1, 0, 0), end)
 	if len(trs) == 0 {
 		name, off := from.In(loc).Zone()
 		tz.Children = append(tz.Children, observance(transition{
@@ -40,7 +41,7 @@ func VTimezone(loc *time.Location, from, to time.Time) *ical.Component {
 		return tz
 	}
 	for _, group := range groupTransitions(trs) {
-		if rule := yearlyRule(group); rule != "" {
+		if rule := yearlyRule(group, end); rule != "" {
 			tz.Children = append(tz.Children, observance(group[0], rule))
 			continue
 		}
@@ -104,7 +105,9 @@ func groupTransitions(trs []transition) [][]transition {
 // yearlyRule returns an RRULE when the group's transitions fall in
 // consecutive years on the same weekday of the same month at the same wall
 // time, either always the last such weekday or always the n-th; else "".
-func yearlyRule(group []transition) string {
+// A rule whose next change would have fallen before end has stopped and
+// gets an UNTIL.
+func yearlyRule(group []transition, end time.Time) string {
 	if len(group) < 2 {
 		return ""
 	}
@@ -122,13 +125,19 @@ func yearlyRule(group []transition) string {
 		}
 	}
 	day := [...]string{"SU", "MO", "TU", "WE", "TH", "FR", "SA"}[first.Weekday()]
+	var rule string
 	switch {
 	case allLast:
-		return fmt.Sprintf("FREQ=YEARLY;BYMONTH=%d;BYDAY=-1%s", first.Month(), day)
+		rule = fmt.Sprintf("FREQ=YEARLY;BYMONTH=%d;BYDAY=-1%s", first.Month(), day)
 	case nth > 0:
-		return fmt.Sprintf("FREQ=YEARLY;BYMONTH=%d;BYDAY=%d%s", first.Month(), nth, day)
+		rule = fmt.Sprintf("FREQ=YEARLY;BYMONTH=%d;BYDAY=%d%s", first.Month(), nth, day)
+	default:
+		return ""
 	}
-	return ""
+	if last := group[len(group)-1].at; !last.AddDate(1, 0, 7).After(end) {
+		rule += ";UNTIL=" + last.UTC().Format("20060102T150405Z")
+	}
+	return rule
 }
 
 // ordinal is which occurrence of its weekday in its month t is (1..5).
