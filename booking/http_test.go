@@ -1,0 +1,229 @@
+package booking
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/rathaus/rathaus/internal/apitest"
+	"github.com/rathaus/rathaus/internal/auth"
+	"github.com/rathaus/rathaus/internal/clock"
+	"github.com/rathaus/rathaus/internal/httpx"
+	"github.com/rathaus/rathaus/internal/redistest"
+	"github.com/rathaus/rathaus/internal/store"
+)
+
+// testServer serves the booking routes with the real middleware and staff
+// authentication over st, like cmd/rathaus wires them.
+type testServer struct {
+	*apitest.Client
+	url      string
+	bookings *Bookings
+	office   *Office
+	clock    *clock.Simulated
+	authSvc  *auth.Service
+}
+
+func newTestServer(t *testing.T, st *store.Store) *testServer {
+	t.Helper()
+	gin.SetMode(gin.TestMode)
+	b, o, clk := newBookings(t, st, "")
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	authSvc := auth.NewService(st.Client, clk, log)
+	authHTTP := auth.NewHTTP(authSvc, false)
+	r := gin.New()
+	r.Use(httpx.Recover(log), httpx.SecurityHeaders(false))
+	r.NoRoute(func(c *gin.Context) { httpx.Error(c, httpx.ErrNotFoundRoute) })
+	api := r.Group("/api/v1", httpx.LimitBody())
+	authHTTP.Register(api)
+	NewHTTP(b).Register(api, authHTTP.Require(), auth.RequireOffice())
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	return &testServer{Client: apitest.New(t, srv.URL), url: srv.URL, bookings: b, office: o, clock: clk, authSvc: authSvc}
+}
+
+func book(email, start string) map[string]any {
+	return map[string]any{"service": "short", "start": start, "name": "Anna Muster", "email": email}
+}
+
+func TestHTTPBookingFlow(t *testing.T) {
+	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
+		s := newTestServer(t, st)
+		var av struct {
+			Days []struct {
+				Date, Status string
+				FreeSlots    int `json:"free_slots"`
+			}
+		}
+		s.Get("/api/v1/offices/test/availability?service=short&from=2026-10-03&to=2026-10-06").Want(t, 200).Decode(t, &av)
+		got := fmt.Sprint(av.Days)
+		// 3 Oct: Saturday and a holiday; 4 Oct: Sunday; 5 and 6 Oct: 24 free starts each.
+		if got != "[{2026-10-03 closed 0} {2026-10-04 closed 0} {2026-10-05 open 24} {2026-10-06 open 24}]" {
+			t.Fatalf("availability = %s", got)
+		}
+		var booked struct {
+			Appointment struct{ Code, Status, Start string }
+			Token       string
+			ManageURL   string `json:"manage_url"`
+		}
+		s.Post("/api/v1/offices/test/appointments", book("anna@example.org", slot)).Want(t, 201).Decode(t, &booked)
+		if booked.Appointment.Status != "confirmed" || booked.Appointment.Start != slot || !strings.HasPrefix(booked.ManageURL, "https://termine.example/a/test.") {
+			t.Fatalf("booked = %+v", booked)
+		}
+		s.Get("/api/v1/appointments/" + booked.Token).Want(t, 200)
+		s.Post("/api/v1/appointments/"+booked.Token+"/reschedule", map[string]any{"start": "2026-10-05T09:30:00+02:00"}).Want(t, 200)
+		s.Delete("/api/v1/appointments/" + booked.Token).Want(t, 200)
+		var again struct{ Appointment struct{ Status string } }
+		s.Delete("/api/v1/appointments/" + booked.Token).Want(t, 200).Decode(t, &again)
+		if again.Appointment.Status != "cancelled" {
+			t.Fatalf("second cancel status = %s", again.Appointment.Status)
+		}
+		s.Post("/api/v1/appointments/"+booked.Token+"/reschedule", map[string]any{"start": slot}).WantError(t, 409, "appointment_inactive")
+	})
+}
+
+func TestHTTPIdempotency(t *testing.T) {
+	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
+		s := newTestServer(t, st)
+		first := s.Post("/api/v1/offices/test/appointments", book("i@example.org", slot), "Idempotency-Key", "key-1").Want(t, 201)
+		replay := s.Post("/api/v1/offices/test/appointments", book("i@example.org", slot), "Idempotency-Key", "key-1").Want(t, 201)
+		if string(first.Body) != string(replay.Body) || replay.Header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("replay differs:\n%s\n%s", first.Body, replay.Body)
+		}
+		s.Post("/api/v1/offices/test/appointments", book("other@example.org", slot), "Idempotency-Key", "key-1").
+			WantError(t, 422, "idempotency_key_reused")
+		list, _ := s.bookings.DayList(context.Background(), "test", Date{2026, 10, 5})
+		if len(list) != 1 {
+			t.Fatalf("%d appointments after a replay, want 1", len(list))
+		}
+		// A refusal is replayed too.
+		for range 3 {
+			s.Post("/api/v1/offices/test/appointments", book(fmt.Sprintf("f%d@example.org", len(list)), "2026-10-05T10:00:00+02:00")).Want(t, 201)
+			list = append(list, Appointment{})
+		}
+		s.Post("/api/v1/offices/test/appointments", book("late@example.org", "2026-10-05T10:00:00+02:00"), "Idempotency-Key", "key-2").WantError(t, 409, "slot_taken")
+		s.Post("/api/v1/offices/test/appointments", book("late@example.org", "2026-10-05T10:00:00+02:00"), "Idempotency-Key", "key-2").WantError(t, 409, "slot_taken")
+		// A repeat while the first still runs is 409.
+		if _, err := s.bookings.st.idemBegin(context.Background(), "test", HashKey([]byte("key-3")), HashKey([]byte("{}"))); err != nil {
+			t.Fatal(err)
+		}
+		s.Unchecked().Post("/api/v1/offices/test/appointments", "{}", "Idempotency-Key", "key-3").WantError(t, 409, "idempotency_in_progress")
+	})
+}
+
+func TestHTTPRace(t *testing.T) {
+	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
+		s := newTestServer(t, st)
+		var mu sync.Mutex
+		counts := map[int]int{}
+		var wg sync.WaitGroup
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+		for i := range 1000 {
+			wg.Go(func() {
+				body := fmt.Sprintf(`{"service":"short","start":%q,"name":"Racer","email":"r%d@example.org"}`, slot, i)
+				res, err := client.Post(s.url+"/api/v1/offices/test/appointments", "application/json", strings.NewReader(body))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				mu.Lock()
+				counts[res.StatusCode]++
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		if counts[201] != 3 || counts[409] != 997 || len(counts) != 2 {
+			t.Fatalf("status counts = %v, want 3×201 and 997×409", counts)
+		}
+	})
+}
+
+func TestHTTPBadInput(t *testing.T) {
+	st := redistest.Backends[0].Open(t)
+	s := newTestServer(t, st)
+	u := s.Unchecked()
+	long := strings.Repeat("x", 10000)
+	tests := []struct {
+		name   string
+		method string
+		path   string
+		body   any
+		hdr    []string
+		status int
+		code   string
+	}{
+		{"unknown office", "GET", "/api/v1/offices/nowhere/availability?service=short", nil, nil, 404, "office_not_found"},
+		{"unknown service", "GET", "/api/v1/offices/test/availability?service=nope", nil, nil, 404, "service_not_found"},
+		{"missing service", "GET", "/api/v1/offices/test/slots?date=2026-10-05", nil, nil, 404, "service_not_found"},
+		{"malformed from", "GET", "/api/v1/offices/test/availability?service=short&from=05.10.2026", nil, nil, 400, "malformed_date"},
+		{"malformed date", "GET", "/api/v1/offices/test/slots?service=short&date=2026-02-30", nil, nil, 400, "malformed_date"},
+		{"range reversed", "GET", "/api/v1/offices/test/availability?service=short&from=2026-10-05&to=2026-10-01", nil, nil, 422, "range_reversed"},
+		{"range too long", "GET", "/api/v1/offices/test/availability?service=short&from=2026-10-05&to=2027-10-01", nil, nil, 422, "range_too_long"},
+		{"malformed start", "POST", "/api/v1/offices/test/appointments", book("a@example.org", "tomorrow 9am"), nil, 400, "malformed_start"},
+		{"past start", "POST", "/api/v1/offices/test/appointments", book("a@example.org", "2026-09-28T09:00:00+02:00"), nil, 422, "start_in_past"},
+		{"within lead time", "POST", "/api/v1/offices/test/appointments", book("a@example.org", "2026-10-01T12:30:00+02:00"), nil, 422, "start_too_soon"},
+		{"beyond horizon", "POST", "/api/v1/offices/test/appointments", book("a@example.org", "2026-12-01T09:00:00+01:00"), nil, 422, "start_beyond_horizon"},
+		{"off grid", "POST", "/api/v1/offices/test/appointments", book("a@example.org", "2026-10-05T09:03:00+02:00"), nil, 422, "start_not_on_grid"},
+		{"outside hours", "POST", "/api/v1/offices/test/appointments", book("a@example.org", "2026-10-05T13:00:00+02:00"), nil, 422, "start_outside_opening_hours"},
+		{"DST gap", "POST", "/api/v1/offices/test/appointments", book("a@example.org", "2026-03-29T02:30:00+01:00"), nil, 422, "invalid_start"},
+		{"holiday", "POST", "/api/v1/offices/test/appointments", book("a@example.org", "2026-10-03T09:00:00+02:00"), nil, 409, "office_closed"},
+		{"overlong name", "POST", "/api/v1/offices/test/appointments", map[string]any{"service": "short", "start": slot, "name": long, "email": "a@example.org"}, nil, 422, "invalid_name"},
+		{"control character name", "POST", "/api/v1/offices/test/appointments", map[string]any{"service": "short", "start": slot, "name": "Anna\r\nBcc: x@y.de", "email": "a@example.org"}, nil, 422, "invalid_name"},
+		{"malformed email", "POST", "/api/v1/offices/test/appointments", map[string]any{"service": "short", "start": slot, "name": "Anna", "email": "anna(at)example"}, nil, 422, "invalid_email"},
+		{"bad locale", "POST", "/api/v1/offices/test/appointments", map[string]any{"service": "short", "start": slot, "name": "Anna", "email": "a@example.org", "locale": "fr"}, nil, 422, "invalid_locale"},
+		{"unknown field", "POST", "/api/v1/offices/test/appointments", `{"service":"short","start":"` + slot + `","name":"Anna","email":"a@example.org","admin":true}`, nil, 400, "unknown_field"},
+		{"wrong type", "POST", "/api/v1/offices/test/appointments", `{"service":"short","start":12,"name":"Anna","email":"a@example.org"}`, nil, 400, "wrong_type"},
+		{"malformed JSON", "POST", "/api/v1/offices/test/appointments", `{"service":`, nil, 400, "malformed_json"},
+		{"not JSON", "POST", "/api/v1/offices/test/appointments", "service=short", []string{"Content-Type", "application/x-www-form-urlencoded"}, 415, "unsupported_media_type"},
+		{"too large", "POST", "/api/v1/offices/test/appointments", `{"name":"` + strings.Repeat("x", 1<<20) + `"}`, nil, 413, "body_too_large"},
+		{"bad idempotency key", "POST", "/api/v1/offices/test/appointments", book("a@example.org", slot), []string{"Idempotency-Key", "has space"}, 400, "invalid_idempotency_key"},
+		{"unknown token", "GET", "/api/v1/appointments/test.AAAAAAAAAAAAAAAAAAAAAA", nil, nil, 404, "appointment_not_found"},
+		{"malformed token", "GET", "/api/v1/appointments/%00garbage", nil, nil, 404, "appointment_not_found"},
+		{"token of unknown office", "DELETE", "/api/v1/appointments/nowhere.AAAAAAAAAAAAAAAAAAAAAA", nil, nil, 404, "appointment_not_found"},
+		{"reschedule unknown", "POST", "/api/v1/appointments/test.AAAAAAAAAAAAAAAAAAAAAA/reschedule", map[string]any{"start": slot}, nil, 404, "appointment_not_found"},
+		{"unknown hold", "DELETE", "/api/v1/offices/test/holds/nope", nil, nil, 404, "hold_not_found"},
+		{"staff without login", "GET", "/api/v1/staff/offices/test/appointments", nil, nil, 401, "unauthenticated"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := u.Do(tt.method, tt.path, tt.body, tt.hdr...)
+			res.WantError(t, tt.status, tt.code)
+		})
+	}
+}
+
+func TestHTTPStaffDay(t *testing.T) {
+	st := redistest.Backends[0].Open(t)
+	s := newTestServer(t, st)
+	ctx := context.Background()
+	if err := s.authSvc.SetUser(ctx, "clerk", auth.RoleStaff, []string{"test"}, "a long password 1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.authSvc.SetUser(ctx, "elsewhere", auth.RoleStaff, []string{"other"}, "a long password 2"); err != nil {
+		t.Fatal(err)
+	}
+	s.Post("/api/v1/offices/test/appointments", book("anna@example.org", slot)).Want(t, 201)
+	login := func(user, pw string) string {
+		var out struct{ Token string }
+		s.Post("/api/v1/auth/login", map[string]any{"username": user, "password": pw}).Want(t, 200).Decode(t, &out)
+		return out.Token
+	}
+	var day struct {
+		Appointments []struct{ Name, Code, Status string }
+	}
+	s.WithBearer(login("clerk", "a long password 1")).Get("/api/v1/staff/offices/test/appointments?date=2026-10-05").Want(t, 200).Decode(t, &day)
+	if len(day.Appointments) != 1 || day.Appointments[0].Name != "Anna Muster" || day.Appointments[0].Status != "confirmed" {
+		t.Fatalf("day list = %+v", day)
+	}
+	s.WithBearer(login("elsewhere", "a long password 2")).Get("/api/v1/staff/offices/test/appointments?date=2026-10-05").WantError(t, 403, "forbidden")
+}
