@@ -26,6 +26,7 @@ func (h *HTTP) registerBooking(api *gin.RouterGroup) {
 	personal.DELETE("", h.handleAppointmentCancel)
 	personal.POST("/reschedule", h.handleAppointmentReschedule)
 	personal.POST("/confirm", h.handleAppointmentConfirm)
+	personal.GET("/ics", h.handleAppointmentICS)
 }
 
 // registerStaff adds the staff routes; guard authenticates and checks the office.
@@ -385,4 +386,17 @@ func (h *HTTP) handleStaffDay(c *gin.Context) {
 		out[i] = staffAppointmentJSON{AppointmentJSON: toAppointmentJSON(a), ID: a.ID}
 	}
 	c.JSON(http.StatusOK, gin.H{"date": d.String(), "appointments": out})
+}
+
+// handleAppointmentICS handles GET /api/v1/appointments/:token/ics: the
+// current version of the appointment's calendar entry (REQUEST while it is
+// booked, CANCEL once it is not), same UID for its whole life.
+func (h *HTTP) handleAppointmentICS(c *gin.Context) {
+	body, err := h.bookings.ICS(c.Request.Context(), c.Param("token"))
+	if err != nil {
+		httpx.Error(c, err)
+		return
+	}
+	c.Header("Content-Disposition", `attachment; filename="termin.ics"`)
+	c.Data(http.StatusOK, "text/calendar; charset=utf-8", body)
 }

@@ -227,3 +227,39 @@ func TestHTTPStaffDay(t *testing.T) {
 	}
 	s.WithBearer(login("elsewhere", "a long password 2")).Get("/api/v1/staff/offices/test/appointments?date=2026-10-05").WantError(t, 403, "forbidden")
 }
+
+func TestHTTPICS(t *testing.T) {
+	st := redistest.Backends[0].Open(t)
+	s := newTestServer(t, st)
+	var booked struct{ Token string }
+	s.Post("/api/v1/offices/test/appointments", book("anna@example.org", slot)).Want(t, 201).Decode(t, &booked)
+	get := func() string {
+		res := s.Get("/api/v1/appointments/" + booked.Token + "/ics").Want(t, 200)
+		if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/calendar") {
+			t.Fatalf("Content-Type = %q", ct)
+		}
+		return string(res.Body)
+	}
+	uid := func(ics string) string {
+		for _, l := range strings.Split(ics, "\r\n") {
+			if strings.HasPrefix(l, "UID:") {
+				return l
+			}
+		}
+		return ""
+	}
+	first := get()
+	if !strings.Contains(first, "METHOD:REQUEST") || !strings.Contains(first, "SEQUENCE:0") || !strings.Contains(first, "DTSTART;TZID=Europe/Berlin:20261005T090000") {
+		t.Fatalf("ics after booking:\n%s", first)
+	}
+	s.Post("/api/v1/appointments/"+booked.Token+"/reschedule", map[string]any{"start": "2026-10-05T10:00:00+02:00"}).Want(t, 200)
+	moved := get()
+	if !strings.Contains(moved, "SEQUENCE:1") || uid(moved) != uid(first) || uid(first) == "" {
+		t.Fatalf("ics after move:\n%s", moved)
+	}
+	s.Delete("/api/v1/appointments/" + booked.Token).Want(t, 200)
+	cancelled := get()
+	if !strings.Contains(cancelled, "METHOD:CANCEL") || !strings.Contains(cancelled, "SEQUENCE:2") || uid(cancelled) != uid(first) {
+		t.Fatalf("ics after cancel:\n%s", cancelled)
+	}
+}

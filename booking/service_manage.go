@@ -233,3 +233,16 @@ func (s *Bookings) RunSweeper(ctx context.Context, every time.Duration) {
 		}
 	}
 }
+
+// ICS returns the appointment's current iCalendar object.
+func (s *Bookings) ICS(ctx context.Context, token string) ([]byte, error) {
+	a, o, err := s.Get(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	kind, method := notify.KindConfirmation, notify.MethodRequest
+	if !a.Active() {
+		kind, method = notify.KindCancellation, notify.MethodCancel
+	}
+	return notify.AppointmentICS(s.message(o, a, kind, s.clock.Now()), method)
+}
