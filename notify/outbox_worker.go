@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/rathaus/rathaus/internal/clock"
@@ -92,6 +93,11 @@ type Worker struct {
 // NewWorker returns a worker for cfg.Office.
 func NewWorker(rdb redis.UniversalClient, cfg WorkerConfig) *Worker {
 	cfg.defaults()
+	m := cfg.Metrics // every series shows from the start, at 0
+	for _, c := range []*prometheus.CounterVec{m.Sent, m.Failed, m.Retried, m.DeadLettered, m.Reclaimed} {
+		c.WithLabelValues(cfg.Office)
+	}
+	m.Backlog.WithLabelValues(cfg.Office)
 	return &Worker{cfg: cfg, st: &outboxStore{rdb: rdb, office: cfg.Office}, cursor: "0-0", done: make(chan struct{})}
 }
 

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/rathaus/rathaus/notify"
+)
+
+// notifyJobs lets other wiring files add scheduled jobs (e.g. booking's
+// retention job) without touching this file: append in an init func.
+var notifyJobs []func(a *app) []notify.Job
+
+// startNotify starts, for every office, an outbox worker and the reminder
+// job, and the scheduler; all of them stop when ctx ends. Mails go to
+// RATHAUS_SMTP_URL or, when it is unset, as .eml files into RATHAUS_MAIL_DIR.
+func (a *app) startNotify(ctx context.Context, wg *sync.WaitGroup) {
+	mailer, err := a.newMailer()
+	if err != nil {
+		a.log.Error("notify: mails cannot be sent", "err", err)
+		return
+	}
+	consumer := instanceName()
+	metrics := notify.NewMetrics(a.reg)
+	sched := notify.NewScheduler(a.store.Client, a.clock, defaultLocation(), consumer, a.log)
+	var workers []*notify.Worker
+	for _, o := range a.offices.Offices {
+		w := notify.NewWorker(a.store.Client, notify.WorkerConfig{Office: o.ID, Consumer: consumer, Sender: mailer,
+			Clock: a.clock, Metrics: metrics, Log: a.log})
+		workers = append(workers, w)
+		if err := sched.Register(notify.ReminderJob(a.store.Client, o.ID, o.Location)); err != nil {
+			a.log.Error("notify: reminder job", "office", o.ID, "err", err)
+		}
+	}
+	for _, jobs := range notifyJobs {
+		for _, j := range jobs(a) {
+			if err := sched.Register(j); err != nil {
+				a.log.Error("notify: job", "job", j.Name, "err", err)
+			}
+		}
+	}
+	for _, w := range workers {
+		w.Start(wg)
+	}
+	sched.Start(wg)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		<-ctx.Done()
+		sched.Shutdown()
+		for _, w := range workers {
+			w.Shutdown()
+		}
+	}()
+}
+
+func (a *app) newMailer() (*notify.Mailer, error) {
+	var tr notify.Transport = notify.DirTransport{Dir: a.cfg.MailDir}
+	if a.cfg.SMTPURL != "" {
+		t, err := notify.NewSMTPTransport(a.cfg.SMTPURL)
+		if err != nil {
+			return nil, err
+		}
+		tr = t
+	} else {
+		a.log.Warn("notify: RATHAUS_SMTP_URL is not set; mails are written to RATHAUS_MAIL_DIR", "dir", a.cfg.MailDir)
+	}
+	return notify.NewMailer(a.cfg.MailFrom, tr)
+}
+
+// instanceName names this process among the replicas (consumer group, locks).
+func instanceName() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+}
+
+func defaultLocation() *time.Location {
+	loc, err := time.LoadLocation(notify.DefaultTimezone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}

@@ -1,0 +1,254 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/rathaus/rathaus/internal/clock"
+	"github.com/rathaus/rathaus/internal/redistest"
+	"github.com/rathaus/rathaus/internal/store"
+)
+
+// addReminder writes a reminder the way a booking script does: ZADD the
+// message id with its due time, HSET the message JSON under the same id.
+func addReminder(t *testing.T, rdb redis.UniversalClient, id string, due time.Time) {
+	t.Helper()
+	msg := testMessage(id, KindReminder, 0, due.Add(24*time.Hour))
+	raw, err := json.Marshal(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := rdb.ZAdd(ctx, ReminderKey("geesthacht"), redis.Z{Score: float64(due.UnixMilli()), Member: id}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.HSet(ctx, ReminderMsgKey("geesthacht"), id, raw).Err(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// outboxIDs lists the message ids in the outbox stream, in order.
+func outboxIDs(t *testing.T, rdb redis.UniversalClient) []string {
+	t.Helper()
+	var ids []string
+	for _, e := range rdb.XRange(context.Background(), OutboxKey("geesthacht"), "-", "+").Val() {
+		var m Message
+		if err := json.Unmarshal([]byte(e.Values["msg"].(string)), &m); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, m.ID)
+	}
+	return ids
+}
+
+// runLog records the instants a job ran at, per scheduler instance.
+type runLog struct {
+	mu   sync.Mutex
+	runs map[string][]time.Time
+}
+
+func (l *runLog) job(name, spec, instance string) Job {
+	return Job{Name: name, Spec: spec, Run: func(_ context.Context, now time.Time) error {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if l.runs == nil {
+			l.runs = map[string][]time.Time{}
+		}
+		l.runs[instance] = append(l.runs[instance], now)
+		return nil
+	}}
+}
+
+func (l *runLog) all() []time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []time.Time
+	for _, r := range l.runs {
+		out = append(out, r...)
+	}
+	return out
+}
+
+func newTestScheduler(t *testing.T, rdb redis.UniversalClient, clk clock.Clock, instance string, jobs ...Job) *Scheduler {
+	t.Helper()
+	s := NewScheduler(rdb, clk, berlin, instance, quietLog)
+	for _, j := range jobs {
+		if err := s.Register(j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+// TestScheduler_TwoInstances: two replicas against one Redis run each
+// instant once and move each reminder into the outbox once.
+func TestScheduler_TwoInstances(t *testing.T) {
+	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
+		clk := clock.NewSimulated(time.Date(2026, 10, 24, 0, 0, 0, 0, berlin))
+		var log runLog
+		a := newTestScheduler(t, st.Client, clk, "a", ReminderJob(st.Client, "geesthacht", berlin), log.job("tick", "* * * * *", "a"))
+		b := newTestScheduler(t, st.Client, clk, "b", ReminderJob(st.Client, "geesthacht", berlin), log.job("tick", "* * * * *", "b"))
+		var want []string
+		for i := range 20 {
+			id := "rem-" + string(rune('a'+i))
+			want = append(want, id)
+			addReminder(t, st.Client, id, clk.Now().Add(time.Duration(7*i+3)*time.Minute+20*time.Second))
+		}
+		const minutes = 180
+		ctx := context.Background()
+		for i := range minutes {
+			clk.Advance(time.Minute)
+			first, second := a, b
+			if i%3 == 0 {
+				first, second = b, a
+			}
+			first.exec(ctx)
+			second.exec(ctx)
+		}
+		if got := outboxIDs(t, st.Client); !equalStrings(got, want) {
+			t.Errorf("outbox %v, want each reminder once: %v", got, want)
+		}
+		runs := log.all()
+		if len(runs) != minutes || len(log.runs["a"]) == 0 || len(log.runs["b"]) == 0 {
+			t.Errorf("tick ran %d times (a %d, b %d), want %d in all, shared", len(runs), len(log.runs["a"]), len(log.runs["b"]), minutes)
+		}
+		seen := map[time.Time]bool{}
+		for _, r := range runs {
+			if seen[r] {
+				t.Errorf("instant %s ran twice", r)
+			}
+			seen[r] = true
+		}
+		if n := st.Client.ZCard(ctx, ReminderKey("geesthacht")).Val() + st.Client.HLen(ctx, ReminderMsgKey("geesthacht")).Val(); n != 0 {
+			t.Errorf("%d reminder keys left", n)
+		}
+	})
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestScheduler_DSTReminders: reminders 24 hours before appointments around
+// the 2026 DST changes fire at their instant, minute by minute through the
+// skipped and the repeated hour.
+func TestScheduler_DSTReminders(t *testing.T) {
+	tests := []struct {
+		name  string
+		start time.Time // the appointment
+		due   time.Time // when the reminder must fire
+	}{
+		{"appointment 2026-03-29 10:00", time.Date(2026, 3, 29, 10, 0, 0, 0, berlin), time.Date(2026, 3, 28, 8, 0, 0, 0, time.UTC)},
+		{"appointment 2026-03-29 03:30", time.Date(2026, 3, 29, 3, 30, 0, 0, berlin), time.Date(2026, 3, 28, 1, 30, 0, 0, time.UTC)},
+		{"due 2026-03-29 03:15 CEST, right after the jump", time.Date(2026, 3, 30, 3, 15, 0, 0, berlin), time.Date(2026, 3, 29, 1, 15, 0, 0, time.UTC)},
+		{"appointment 2026-10-25 10:00", time.Date(2026, 10, 25, 10, 0, 0, 0, berlin), time.Date(2026, 10, 24, 9, 0, 0, 0, time.UTC)},
+		{"due 2026-10-25 02:30 CEST, first pass", time.Date(2026, 10, 26, 1, 30, 0, 0, berlin), time.Date(2026, 10, 25, 0, 30, 0, 0, time.UTC)},
+		{"due 2026-10-25 02:30 CET, second pass", time.Date(2026, 10, 26, 2, 30, 0, 0, berlin), time.Date(2026, 10, 25, 1, 30, 0, 0, time.UTC)},
+	}
+	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				st.Client.Del(ctx, OutboxKey("geesthacht"), SchedLastKey("reminders:geesthacht"))
+				due := ReminderDue(tt.start, 24*time.Hour)
+				if !due.Equal(tt.due) {
+					t.Fatalf("due %s, want %s", due.UTC(), tt.due)
+				}
+				addReminder(t, st.Client, "r", due)
+				clk := clock.NewSimulated(due.Add(-90 * time.Minute))
+				var log runLog
+				s := newTestScheduler(t, st.Client, clk, "a", ReminderJob(st.Client, "geesthacht", berlin), log.job("tick-"+tt.name, "* * * * *", "a"))
+				s.exec(ctx)
+				for clk.Now().Before(due.Add(2 * time.Minute)) {
+					clk.Advance(time.Minute)
+					s.exec(ctx)
+					moved := len(outboxIDs(t, st.Client)) == 1
+					if before := clk.Now().Before(due); before == moved {
+						t.Fatalf("at %s (%s): moved %v, due %s", clk.Now().UTC(), clk.Now().In(berlin), moved, due.UTC())
+					}
+				}
+				// every minute from due-90m to due+2m once, through skipped and repeated hours
+				if n := len(log.all()); n != 93 {
+					t.Errorf("tick ran %d times, want 93", n)
+				}
+			})
+		}
+	})
+}
+
+// TestScheduler_DailyJobOnFallBack: a daily 02:30 job runs once on the day
+// whose 02:30 happens twice.
+func TestScheduler_DailyJobOnFallBack(t *testing.T) {
+	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
+		clk := clock.NewSimulated(time.Date(2026, 10, 24, 12, 0, 0, 0, time.UTC))
+		var log runLog
+		s := newTestScheduler(t, st.Client, clk, "a", log.job("retention", "30 2 * * *", "a"))
+		ctx := context.Background()
+		s.exec(ctx) // first start: catches up 2026-10-24 02:30
+		for end := clk.Now().Add(48 * time.Hour); clk.Now().Before(end); {
+			clk.Advance(time.Minute)
+			s.exec(ctx)
+		}
+		want := []time.Time{
+			time.Date(2026, 10, 24, 2, 30, 0, 0, berlin),
+			time.Date(2026, 10, 25, 0, 30, 0, 0, time.UTC), // 02:30 CEST, the first of the two
+			time.Date(2026, 10, 26, 2, 30, 0, 0, berlin),
+		}
+		got := log.all()
+		if len(got) != len(want) {
+			t.Fatalf("ran at %v, want %v", got, want)
+		}
+		for i := range want {
+			if !got[i].Equal(want[i]) {
+				t.Errorf("run %d at %s, want %s", i, got[i].UTC(), want[i].UTC())
+			}
+		}
+	})
+}
+
+// TestScheduler_CatchUp: a run missed while the server was down is caught
+// up once when it starts again.
+func TestScheduler_CatchUp(t *testing.T) {
+	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
+		clk := clock.NewSimulated(time.Date(2026, 5, 4, 3, 0, 30, 0, berlin))
+		var log runLog
+		ctx := context.Background()
+		newTestScheduler(t, st.Client, clk, "a", log.job("daily", "0 3 * * *", "a")).exec(ctx)
+		clk.Set(time.Date(2026, 5, 6, 10, 0, 0, 0, berlin)) // down for two days
+		s := newTestScheduler(t, st.Client, clk, "b", log.job("daily", "0 3 * * *", "b"))
+		s.exec(ctx)
+		s.exec(ctx)
+		want := []time.Time{time.Date(2026, 5, 4, 3, 0, 0, 0, berlin), time.Date(2026, 5, 6, 3, 0, 0, 0, berlin)}
+		got := append(log.runs["a"], log.runs["b"]...)
+		if len(got) != 2 || !got[0].Equal(want[0]) || !got[1].Equal(want[1]) {
+			t.Errorf("ran at %v, want %v", got, want)
+		}
+	})
+}
+
+func TestScheduler_Register(t *testing.T) {
+	s := NewScheduler(nil, nil, berlin, "a", quietLog)
+	run := func(context.Context, time.Time) error { return nil }
+	if err := s.Register(Job{Name: "x", Spec: "61 * * * *", Run: run}); err == nil {
+		t.Error("bad spec accepted")
+	}
+	if err := s.Register(Job{Name: "x", Spec: "* * * * *", Run: run}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Register(Job{Name: "x", Spec: "* * * * *", Run: run}); err == nil {
+		t.Error("second job of the same name accepted")
+	}
+}
