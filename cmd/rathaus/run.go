@@ -146,6 +146,7 @@ func isTerminal(f *os.File) bool {
 
 // startBackground starts the background loops; they stop when ctx ends.
 func (a *app) startBackground(ctx context.Context, wg *sync.WaitGroup) {
+	a.startNotify(ctx, wg)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
