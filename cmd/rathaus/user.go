@@ -37,6 +37,9 @@ func userCommand(ctx context.Context, cfg config.Config, args []string, stdin io
 	if *username == "" {
 		return &usageError{"user add: --username is required"}
 	}
+	if err := checkOffices(cfg, offices); err != nil {
+		return err
+	}
 	if cfg.RedisURL == "" {
 		fmt.Fprintln(stderr, "rathaus: warning: RATHAUS_REDIS_URL is not set; the user goes into a throw-away embedded store")
 	}
@@ -56,5 +59,24 @@ func userCommand(ctx context.Context, cfg config.Config, args []string, stdin io
 		return fmt.Errorf("user add: %w", err)
 	}
 	fmt.Fprintf(stdout, "user %s (%s) saved\n", *username, *role)
+	return nil
+}
+
+// checkOffices makes sure every --office names a configured office, so that a
+// typo does not create a staff member who can work nowhere.
+func checkOffices(cfg config.Config, ids []string) error {
+	offices, err := loadOffices(cfg)
+	if err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	for _, o := range offices {
+		known[o.ID] = true
+	}
+	for _, id := range ids {
+		if !known[id] {
+			return &usageError{fmt.Sprintf("user add: --office %q is not a configured office", id)}
+		}
+	}
 	return nil
 }

@@ -6,14 +6,17 @@
 // Use it with a server started by the test (cmd/rathaus's Run on ":0"):
 //
 //	c := apitest.New(t, "http://"+addr)
-//	res := c.Get("/api/v1/offices/geesthacht", "Accept-Language", "en")
+//	res := c.Get(t, "/api/v1/offices/geesthacht", "Accept-Language", "en")
 //	res.Want(t, http.StatusOK)
 //	var office struct{ Services []struct{ ID string } }
 //	res.Decode(t, &office)
 //
 //	staff := c.WithBearer(token)               // Authorization: Bearer <token> on every request
-//	res = staff.Post("/api/v1/offices/geesthacht/tickets", map[string]any{"service": "ummeldung"})
+//	res = staff.Post(t, "/api/v1/offices/geesthacht/tickets", map[string]any{"service": "ummeldung"})
 //	res.WantError(t, http.StatusUnprocessableEntity, "unknown_service")
+//
+// Every call takes the (sub)test it belongs to, so one client serves all
+// subtests. cmd/rathaus's startTestServer hands out such a client.
 //
 // Bodies are JSON: a string or []byte is sent as it is, anything else is
 // marshalled; the Content-Type is application/json unless a "Content-Type"
@@ -86,7 +89,6 @@ func Document() (*openapi3.T, error) {
 
 // Client sends requests to one server and checks them against the document.
 type Client struct {
-	t       testing.TB
 	base    string
 	header  http.Header
 	checked bool
@@ -100,7 +102,7 @@ func New(t testing.TB, baseURL string) *Client {
 	if _, err := Document(); err != nil {
 		t.Fatal(err)
 	}
-	return &Client{t: t, base: strings.TrimRight(baseURL, "/"), header: http.Header{}, checked: true,
+	return &Client{base: strings.TrimRight(baseURL, "/"), header: http.Header{}, checked: true,
 		HTTP: &http.Client{Timeout: 30 * time.Second}}
 }
 
@@ -138,34 +140,34 @@ type Response struct {
 }
 
 // Get sends GET path; hdr are header name/value pairs.
-func (c *Client) Get(path string, hdr ...string) *Response {
-	c.t.Helper()
-	return c.Do(http.MethodGet, path, nil, hdr...)
+func (c *Client) Get(t testing.TB, path string, hdr ...string) *Response {
+	t.Helper()
+	return c.Do(t, http.MethodGet, path, nil, hdr...)
 }
 
 // Post sends POST path with body as JSON (nil: no body).
-func (c *Client) Post(path string, body any, hdr ...string) *Response {
-	c.t.Helper()
-	return c.Do(http.MethodPost, path, body, hdr...)
+func (c *Client) Post(t testing.TB, path string, body any, hdr ...string) *Response {
+	t.Helper()
+	return c.Do(t, http.MethodPost, path, body, hdr...)
 }
 
 // Delete sends DELETE path.
-func (c *Client) Delete(path string, hdr ...string) *Response {
-	c.t.Helper()
-	return c.Do(http.MethodDelete, path, nil, hdr...)
+func (c *Client) Delete(t testing.TB, path string, hdr ...string) *Response {
+	t.Helper()
+	return c.Do(t, http.MethodDelete, path, nil, hdr...)
 }
 
 // Do sends method path with body and header pairs hdr, validates request and
 // response against the document, and returns the read response.
-func (c *Client) Do(method, path string, body any, hdr ...string) *Response {
-	c.t.Helper()
-	req := c.NewRequest(method, path, body, hdr...)
-	return c.Send(req)
+func (c *Client) Do(t testing.TB, method, path string, body any, hdr ...string) *Response {
+	t.Helper()
+	req := c.NewRequest(t, method, path, body, hdr...)
+	return c.Send(t, req)
 }
 
 // NewRequest builds a request as Do would send it.
-func (c *Client) NewRequest(method, path string, body any, hdr ...string) *http.Request {
-	c.t.Helper()
+func (c *Client) NewRequest(t testing.TB, method, path string, body any, hdr ...string) *http.Request {
+	t.Helper()
 	var data []byte
 	switch b := body.(type) {
 	case nil:
@@ -176,7 +178,7 @@ func (c *Client) NewRequest(method, path string, body any, hdr ...string) *http.
 	default:
 		var err error
 		if data, err = json.Marshal(b); err != nil {
-			c.t.Fatalf("apitest: marshal body: %v", err)
+			t.Fatalf("apitest: marshal body: %v", err)
 		}
 	}
 	var rd io.Reader
@@ -185,7 +187,7 @@ func (c *Client) NewRequest(method, path string, body any, hdr ...string) *http.
 	}
 	req, err := http.NewRequest(method, c.base+path, rd)
 	if err != nil {
-		c.t.Fatalf("apitest: %s %s: %v", method, path, err)
+		t.Fatalf("apitest: %s %s: %v", method, path, err)
 	}
 	for k, vs := range c.header {
 		req.Header[k] = append([]string(nil), vs...)
@@ -194,7 +196,7 @@ func (c *Client) NewRequest(method, path string, body any, hdr ...string) *http.
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if len(hdr)%2 != 0 {
-		c.t.Fatalf("apitest: header pairs %q are odd", hdr)
+		t.Fatalf("apitest: header pairs %q are odd", hdr)
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
@@ -203,59 +205,59 @@ func (c *Client) NewRequest(method, path string, body any, hdr ...string) *http.
 }
 
 // Send sends req, validates it and its response, and returns the response.
-func (c *Client) Send(req *http.Request) *Response {
-	c.t.Helper()
-	input, body := c.checkRequest(req)
+func (c *Client) Send(t testing.TB, req *http.Request) *Response {
+	t.Helper()
+	input, body := c.checkRequest(t, req)
 	if body != nil {
 		req.Body = io.NopCloser(bytes.NewReader(body))
 	}
 	res, err := c.HTTP.Do(req)
 	if err != nil {
-		c.t.Fatalf("apitest: %s %s: %v", req.Method, req.URL.Path, err)
+		t.Fatalf("apitest: %s %s: %v", req.Method, req.URL.Path, err)
 	}
 	defer res.Body.Close()
 	data, err := io.ReadAll(res.Body)
 	if err != nil {
-		c.t.Fatalf("apitest: %s %s: read body: %v", req.Method, req.URL.Path, err)
+		t.Fatalf("apitest: %s %s: read body: %v", req.Method, req.URL.Path, err)
 	}
 	out := &Response{Status: res.StatusCode, Header: res.Header, Body: data}
-	c.checkResponse(input, out, false)
+	c.checkResponse(t, input, out, false)
 	return out
 }
 
 // Stream sends GET path for an event stream, validates the request and the
 // response's status and headers, and returns the open response; the caller
 // closes its body.
-func (c *Client) Stream(path string, hdr ...string) *http.Response {
-	c.t.Helper()
-	req := c.NewRequest(http.MethodGet, path, nil, hdr...)
-	input, _ := c.checkRequest(req)
+func (c *Client) Stream(t testing.TB, path string, hdr ...string) *http.Response {
+	t.Helper()
+	req := c.NewRequest(t, http.MethodGet, path, nil, hdr...)
+	input, _ := c.checkRequest(t, req)
 	client := *c.HTTP
 	client.Timeout = 0
 	res, err := client.Do(req)
 	if err != nil {
-		c.t.Fatalf("apitest: GET %s: %v", path, err)
+		t.Fatalf("apitest: GET %s: %v", path, err)
 	}
-	c.checkResponse(input, &Response{Status: res.StatusCode, Header: res.Header}, true)
+	c.checkResponse(t, input, &Response{Status: res.StatusCode, Header: res.Header}, true)
 	return res
 }
 
 // checkRequest validates req (buffering its body) and returns the input for
 // the response check, nil when the path is not documented and unchecked.
-func (c *Client) checkRequest(req *http.Request) (*openapi3filter.RequestValidationInput, []byte) {
-	c.t.Helper()
+func (c *Client) checkRequest(t testing.TB, req *http.Request) (*openapi3filter.RequestValidationInput, []byte) {
+	t.Helper()
 	var body []byte
 	if req.Body != nil {
 		var err error
 		if body, err = io.ReadAll(req.Body); err != nil {
-			c.t.Fatalf("apitest: read request body: %v", err)
+			t.Fatalf("apitest: read request body: %v", err)
 		}
 		req.Body = io.NopCloser(bytes.NewReader(body))
 	}
 	route, params, err := router.FindRoute(req)
 	if err != nil {
 		if c.checked {
-			c.t.Fatalf("apitest: %s %s is not in the OpenAPI document: %v", req.Method, req.URL.Path, err)
+			t.Fatalf("apitest: %s %s is not in the OpenAPI document: %v", req.Method, req.URL.Path, err)
 		}
 		return nil, body
 	}
@@ -264,7 +266,7 @@ func (c *Client) checkRequest(req *http.Request) (*openapi3filter.RequestValidat
 			IncludeResponseStatus: true, MultiError: true}}
 	if c.checked {
 		if err := openapi3filter.ValidateRequest(context.Background(), input); err != nil {
-			c.t.Fatalf("apitest: request %s %s does not match the OpenAPI document:\n%v", req.Method, req.URL.Path, err)
+			t.Fatalf("apitest: request %s %s does not match the OpenAPI document:\n%v", req.Method, req.URL.Path, err)
 		}
 	}
 	if body != nil {
@@ -273,8 +275,8 @@ func (c *Client) checkRequest(req *http.Request) (*openapi3filter.RequestValidat
 	return input, body
 }
 
-func (c *Client) checkResponse(input *openapi3filter.RequestValidationInput, res *Response, headersOnly bool) {
-	c.t.Helper()
+func (c *Client) checkResponse(t testing.TB, input *openapi3filter.RequestValidationInput, res *Response, headersOnly bool) {
+	t.Helper()
 	if input == nil {
 		return
 	}
@@ -283,7 +285,7 @@ func (c *Client) checkResponse(input *openapi3filter.RequestValidationInput, res
 	rin := &openapi3filter.ResponseValidationInput{RequestValidationInput: input, Status: res.Status,
 		Header: res.Header, Body: io.NopCloser(bytes.NewReader(res.Body)), Options: &opts}
 	if err := openapi3filter.ValidateResponse(context.Background(), rin); err != nil {
-		c.t.Fatalf("apitest: response %d to %s %s does not match the OpenAPI document:\n%v\nbody: %s",
+		t.Fatalf("apitest: response %d to %s %s does not match the OpenAPI document:\n%v\nbody: %s",
 			res.Status, input.Request.Method, input.Request.URL.Path, err, truncate(res.Body))
 	}
 }

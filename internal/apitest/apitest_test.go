@@ -78,31 +78,31 @@ func TestClient(t *testing.T) {
 	tests := []struct {
 		name    string
 		bad     string
-		call    func(c *Client)
+		call    func(t testing.TB, c *Client)
 		wantErr string // part of the failure; "" means the call passes
 	}{
-		{"OK", "", func(c *Client) { c.Get("/healthz").Want(c.t, 200) }, ""},
-		{"OKLogin", "", func(c *Client) { c.Post("/api/v1/auth/login", login).Want(c.t, 200) }, ""},
-		{"ErrResponseType", "healthz-type", func(c *Client) { c.Get("/healthz") }, "does not match the OpenAPI document"},
-		{"ErrUndocumentedStatus", "healthz-status", func(c *Client) { c.Get("/healthz") }, "status is not supported"},
-		{"ErrMissingField", "login-no-token", func(c *Client) { c.Post("/api/v1/auth/login", login) }, `"token"`},
-		{"ErrUndocumentedPath", "", func(c *Client) { c.Get("/api/v1/nowhere") }, "is not in the OpenAPI document"},
-		{"ErrRequestUnknownField", "", func(c *Client) {
-			c.Post("/api/v1/auth/login", map[string]any{"username": "a", "password": "b", "extra": 1})
+		{"OK", "", func(t testing.TB, c *Client) { c.Get(t, "/healthz").Want(t, 200) }, ""},
+		{"OKLogin", "", func(t testing.TB, c *Client) { c.Post(t, "/api/v1/auth/login", login).Want(t, 200) }, ""},
+		{"ErrResponseType", "healthz-type", func(t testing.TB, c *Client) { c.Get(t, "/healthz") }, "does not match the OpenAPI document"},
+		{"ErrUndocumentedStatus", "healthz-status", func(t testing.TB, c *Client) { c.Get(t, "/healthz") }, "status is not supported"},
+		{"ErrMissingField", "login-no-token", func(t testing.TB, c *Client) { c.Post(t, "/api/v1/auth/login", login) }, `"token"`},
+		{"ErrUndocumentedPath", "", func(t testing.TB, c *Client) { c.Get(t, "/api/v1/nowhere") }, "is not in the OpenAPI document"},
+		{"ErrRequestUnknownField", "", func(t testing.TB, c *Client) {
+			c.Post(t, "/api/v1/auth/login", map[string]any{"username": "a", "password": "b", "extra": 1})
 		}, "request POST /api/v1/auth/login does not match"},
-		{"ErrRequestWrongContentType", "", func(c *Client) {
-			c.Post("/api/v1/auth/login", "username=a", "Content-Type", "text/plain")
+		{"ErrRequestWrongContentType", "", func(t testing.TB, c *Client) {
+			c.Post(t, "/api/v1/auth/login", "username=a", "Content-Type", "text/plain")
 		}, "does not match"},
-		{"OKUncheckedRequest", "", func(c *Client) {
-			c.Unchecked().Post("/api/v1/auth/login", `{"username":`).Want(c.t, 200)
+		{"OKUncheckedRequest", "", func(t testing.TB, c *Client) {
+			c.Unchecked().Post(t, "/api/v1/auth/login", `{"username":`).Want(t, 200)
 		}, ""},
-		{"OKUncheckedUnknownPath", "", func(c *Client) { c.Unchecked().Get("/nowhere").Want(c.t, 404) }, ""},
+		{"OKUncheckedUnknownPath", "", func(t testing.TB, c *Client) { c.Unchecked().Get(t, "/nowhere").Want(t, 404) }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := fakeServer(tt.bad)
 			defer srv.Close()
-			failed := run(t, func(tb testing.TB) { tt.call(New(tb, srv.URL)) })
+			failed := run(t, func(tb testing.TB) { tt.call(tb, New(tb, srv.URL)) })
 			switch {
 			case tt.wantErr == "" && failed != "":
 				t.Fatalf("client failed: %s", failed)
@@ -122,11 +122,11 @@ func TestWithBearer(t *testing.T) {
 	}))
 	defer srv.Close()
 	c := New(t, srv.URL)
-	c.WithBearer("abc").Get("/healthz").Want(t, 200)
+	c.WithBearer("abc").Get(t, "/healthz").Want(t, 200)
 	if got != "Bearer abc" {
 		t.Fatalf("Authorization = %q", got)
 	}
-	c.Get("/healthz")
+	c.Get(t, "/healthz")
 	if got != "" {
 		t.Fatalf("WithBearer changed the original client: %q", got)
 	}
