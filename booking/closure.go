@@ -22,6 +22,9 @@ type Closure struct {
 	UpdatedAt        time.Time
 	Sequence         int
 	Holiday          bool
+	// Cancelled closures stay stored so that calendar feeds can tell
+	// subscribers (STATUS:CANCELLED); nothing else sees them.
+	Cancelled bool
 }
 
 // Partial reports whether the closure covers only part of a day.

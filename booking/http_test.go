@@ -63,7 +63,7 @@ func TestHTTPBookingFlow(t *testing.T) {
 				FreeSlots    int `json:"free_slots"`
 			}
 		}
-		s.Get("/api/v1/offices/test/availability?service=short&from=2026-10-03&to=2026-10-06").Want(t, 200).Decode(t, &av)
+		s.Get(t, "/api/v1/offices/test/availability?service=short&from=2026-10-03&to=2026-10-06").Want(t, 200).Decode(t, &av)
 		got := fmt.Sprint(av.Days)
 		// 3 Oct: Saturday and a holiday; 4 Oct: Sunday; 5 and 6 Oct: 24 free starts each.
 		if got != "[{2026-10-03 closed 0} {2026-10-04 closed 0} {2026-10-05 open 24} {2026-10-06 open 24}]" {
@@ -74,31 +74,31 @@ func TestHTTPBookingFlow(t *testing.T) {
 			Token       string
 			ManageURL   string `json:"manage_url"`
 		}
-		s.Post("/api/v1/offices/test/appointments", book("anna@example.org", slot)).Want(t, 201).Decode(t, &booked)
+		s.Post(t, "/api/v1/offices/test/appointments", book("anna@example.org", slot)).Want(t, 201).Decode(t, &booked)
 		if booked.Appointment.Status != "confirmed" || booked.Appointment.Start != slot || !strings.HasPrefix(booked.ManageURL, "https://termine.example/a/test.") {
 			t.Fatalf("booked = %+v", booked)
 		}
-		s.Get("/api/v1/appointments/" + booked.Token).Want(t, 200)
-		s.Post("/api/v1/appointments/"+booked.Token+"/reschedule", map[string]any{"start": "2026-10-05T09:30:00+02:00"}).Want(t, 200)
-		s.Delete("/api/v1/appointments/" + booked.Token).Want(t, 200)
+		s.Get(t, "/api/v1/appointments/" + booked.Token).Want(t, 200)
+		s.Post(t, "/api/v1/appointments/"+booked.Token+"/reschedule", map[string]any{"start": "2026-10-05T09:30:00+02:00"}).Want(t, 200)
+		s.Delete(t, "/api/v1/appointments/" + booked.Token).Want(t, 200)
 		var again struct{ Appointment struct{ Status string } }
-		s.Delete("/api/v1/appointments/" + booked.Token).Want(t, 200).Decode(t, &again)
+		s.Delete(t, "/api/v1/appointments/" + booked.Token).Want(t, 200).Decode(t, &again)
 		if again.Appointment.Status != "cancelled" {
 			t.Fatalf("second cancel status = %s", again.Appointment.Status)
 		}
-		s.Post("/api/v1/appointments/"+booked.Token+"/reschedule", map[string]any{"start": slot}).WantError(t, 409, "appointment_inactive")
+		s.Post(t, "/api/v1/appointments/"+booked.Token+"/reschedule", map[string]any{"start": slot}).WantError(t, 409, "appointment_inactive")
 	})
 }
 
 func TestHTTPIdempotency(t *testing.T) {
 	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
 		s := newTestServer(t, st)
-		first := s.Post("/api/v1/offices/test/appointments", book("i@example.org", slot), "Idempotency-Key", "key-1").Want(t, 201)
-		replay := s.Post("/api/v1/offices/test/appointments", book("i@example.org", slot), "Idempotency-Key", "key-1").Want(t, 201)
+		first := s.Post(t, "/api/v1/offices/test/appointments", book("i@example.org", slot), "Idempotency-Key", "key-1").Want(t, 201)
+		replay := s.Post(t, "/api/v1/offices/test/appointments", book("i@example.org", slot), "Idempotency-Key", "key-1").Want(t, 201)
 		if string(first.Body) != string(replay.Body) || replay.Header.Get("Idempotent-Replayed") != "true" {
 			t.Fatalf("replay differs:\n%s\n%s", first.Body, replay.Body)
 		}
-		s.Post("/api/v1/offices/test/appointments", book("other@example.org", slot), "Idempotency-Key", "key-1").
+		s.Post(t, "/api/v1/offices/test/appointments", book("other@example.org", slot), "Idempotency-Key", "key-1").
 			WantError(t, 422, "idempotency_key_reused")
 		list, _ := s.bookings.DayList(context.Background(), "test", Date{2026, 10, 5})
 		if len(list) != 1 {
@@ -106,16 +106,16 @@ func TestHTTPIdempotency(t *testing.T) {
 		}
 		// A refusal is replayed too.
 		for range 3 {
-			s.Post("/api/v1/offices/test/appointments", book(fmt.Sprintf("f%d@example.org", len(list)), "2026-10-05T10:00:00+02:00")).Want(t, 201)
+			s.Post(t, "/api/v1/offices/test/appointments", book(fmt.Sprintf("f%d@example.org", len(list)), "2026-10-05T10:00:00+02:00")).Want(t, 201)
 			list = append(list, Appointment{})
 		}
-		s.Post("/api/v1/offices/test/appointments", book("late@example.org", "2026-10-05T10:00:00+02:00"), "Idempotency-Key", "key-2").WantError(t, 409, "slot_taken")
-		s.Post("/api/v1/offices/test/appointments", book("late@example.org", "2026-10-05T10:00:00+02:00"), "Idempotency-Key", "key-2").WantError(t, 409, "slot_taken")
+		s.Post(t, "/api/v1/offices/test/appointments", book("late@example.org", "2026-10-05T10:00:00+02:00"), "Idempotency-Key", "key-2").WantError(t, 409, "slot_taken")
+		s.Post(t, "/api/v1/offices/test/appointments", book("late@example.org", "2026-10-05T10:00:00+02:00"), "Idempotency-Key", "key-2").WantError(t, 409, "slot_taken")
 		// A repeat while the first still runs is 409.
 		if _, err := s.bookings.st.idemBegin(context.Background(), "test", HashKey([]byte("key-3")), HashKey([]byte("{}"))); err != nil {
 			t.Fatal(err)
 		}
-		s.Unchecked().Post("/api/v1/offices/test/appointments", "{}", "Idempotency-Key", "key-3").WantError(t, 409, "idempotency_in_progress")
+		s.Unchecked().Post(t, "/api/v1/offices/test/appointments", "{}", "Idempotency-Key", "key-3").WantError(t, 409, "idempotency_in_progress")
 	})
 }
 
@@ -196,7 +196,7 @@ func TestHTTPBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := u.Do(tt.method, tt.path, tt.body, tt.hdr...)
+			res := u.Do(t, tt.method, tt.path, tt.body, tt.hdr...)
 			res.WantError(t, tt.status, tt.code)
 		})
 	}
@@ -212,29 +212,29 @@ func TestHTTPStaffDay(t *testing.T) {
 	if err := s.authSvc.SetUser(ctx, "elsewhere", auth.RoleStaff, []string{"other"}, "a long password 2"); err != nil {
 		t.Fatal(err)
 	}
-	s.Post("/api/v1/offices/test/appointments", book("anna@example.org", slot)).Want(t, 201)
+	s.Post(t, "/api/v1/offices/test/appointments", book("anna@example.org", slot)).Want(t, 201)
 	login := func(user, pw string) string {
 		var out struct{ Token string }
-		s.Post("/api/v1/auth/login", map[string]any{"username": user, "password": pw}).Want(t, 200).Decode(t, &out)
+		s.Post(t, "/api/v1/auth/login", map[string]any{"username": user, "password": pw}).Want(t, 200).Decode(t, &out)
 		return out.Token
 	}
 	var day struct {
 		Appointments []struct{ Name, Code, Status string }
 	}
-	s.WithBearer(login("clerk", "a long password 1")).Get("/api/v1/staff/offices/test/appointments?date=2026-10-05").Want(t, 200).Decode(t, &day)
+	s.WithBearer(login("clerk", "a long password 1")).Get(t, "/api/v1/staff/offices/test/appointments?date=2026-10-05").Want(t, 200).Decode(t, &day)
 	if len(day.Appointments) != 1 || day.Appointments[0].Name != "Anna Muster" || day.Appointments[0].Status != "confirmed" {
 		t.Fatalf("day list = %+v", day)
 	}
-	s.WithBearer(login("elsewhere", "a long password 2")).Get("/api/v1/staff/offices/test/appointments?date=2026-10-05").WantError(t, 403, "forbidden")
+	s.WithBearer(login("elsewhere", "a long password 2")).Get(t, "/api/v1/staff/offices/test/appointments?date=2026-10-05").WantError(t, 403, "forbidden")
 }
 
 func TestHTTPICS(t *testing.T) {
 	st := redistest.Backends[0].Open(t)
 	s := newTestServer(t, st)
 	var booked struct{ Token string }
-	s.Post("/api/v1/offices/test/appointments", book("anna@example.org", slot)).Want(t, 201).Decode(t, &booked)
+	s.Post(t, "/api/v1/offices/test/appointments", book("anna@example.org", slot)).Want(t, 201).Decode(t, &booked)
 	get := func() string {
-		res := s.Get("/api/v1/appointments/" + booked.Token + "/ics").Want(t, 200)
+		res := s.Get(t, "/api/v1/appointments/" + booked.Token + "/ics").Want(t, 200)
 		if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/calendar") {
 			t.Fatalf("Content-Type = %q", ct)
 		}
@@ -252,12 +252,12 @@ func TestHTTPICS(t *testing.T) {
 	if !strings.Contains(first, "METHOD:REQUEST") || !strings.Contains(first, "SEQUENCE:0") || !strings.Contains(first, "DTSTART;TZID=Europe/Berlin:20261005T090000") {
 		t.Fatalf("ics after booking:\n%s", first)
 	}
-	s.Post("/api/v1/appointments/"+booked.Token+"/reschedule", map[string]any{"start": "2026-10-05T10:00:00+02:00"}).Want(t, 200)
+	s.Post(t, "/api/v1/appointments/"+booked.Token+"/reschedule", map[string]any{"start": "2026-10-05T10:00:00+02:00"}).Want(t, 200)
 	moved := get()
 	if !strings.Contains(moved, "SEQUENCE:1") || uid(moved) != uid(first) || uid(first) == "" {
 		t.Fatalf("ics after move:\n%s", moved)
 	}
-	s.Delete("/api/v1/appointments/" + booked.Token).Want(t, 200)
+	s.Delete(t, "/api/v1/appointments/" + booked.Token).Want(t, 200)
 	cancelled := get()
 	if !strings.Contains(cancelled, "METHOD:CANCEL") || !strings.Contains(cancelled, "SEQUENCE:2") || uid(cancelled) != uid(first) {
 		t.Fatalf("ics after cancel:\n%s", cancelled)

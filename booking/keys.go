@@ -43,3 +43,8 @@ func closuresKey(office string) string { return officePrefix(office) + "closures
 // closuresVerKey counts closure changes; booking scripts check it so that a
 // booking never slips into a closure published at the same moment.
 func closuresVerKey(office string) string { return officePrefix(office) + "closures:ver" }
+
+// dayVerKey counts, per date, the bookings and moves into it; a closure's
+// script checks the counts of its dates so that no booking slips in between
+// reading the affected appointments and publishing.
+func dayVerKey(office string) string { return officePrefix(office) + "dayver" }

@@ -17,6 +17,7 @@ func TestKeys(t *testing.T) {
 		{idemKey("geesthacht", "k1"), "rathaus:{geesthacht}:idem:k1"},
 		{closuresKey("geesthacht"), "rathaus:{geesthacht}:closures"},
 		{closuresVerKey("geesthacht"), "rathaus:{geesthacht}:closures:ver"},
+		{dayVerKey("geesthacht"), "rathaus:{geesthacht}:dayver"},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {

@@ -23,7 +23,9 @@ type redisStore struct {
 // snapshot is what availability needs, read in one round trip.
 type snapshot struct {
 	closuresVer string
-	closures    []Closure
+	closures    []Closure // active ones
+	allClosures []Closure // cancelled ones too
+	dayVer      map[Date]string
 	used        map[Date]Used
 }
 
@@ -36,6 +38,7 @@ func (s *redisStore) readDays(ctx context.Context, office string, dates []Date) 
 	pipe := s.rdb.Pipeline()
 	ver := pipe.Get(ctx, closuresVerKey(office))
 	cl := pipe.HGetAll(ctx, closuresKey(office))
+	dv := pipe.HGetAll(ctx, dayVerKey(office))
 	var caps *redis.SliceCmd
 	if len(keys) > 0 {
 		caps = pipe.MGet(ctx, keys...)
@@ -48,8 +51,15 @@ func (s *redisStore) readDays(ctx context.Context, office string, dates []Date) 
 		snap.closuresVer = "0"
 	}
 	var err error
-	if snap.closures, err = decodeClosures(cl.Val()); err != nil {
+	if snap.allClosures, err = decodeClosures(cl.Val()); err != nil {
 		return snapshot{}, err
+	}
+	snap.closures = active(snap.allClosures)
+	snap.dayVer = map[Date]string{}
+	for k, v := range dv.Val() {
+		if d, err := ParseDate(k); err == nil {
+			snap.dayVer[d] = v
+		}
 	}
 	if caps != nil {
 		for i, v := range caps.Val() {
@@ -106,7 +116,7 @@ end
 //	KEYS[4] day index             KEYS[5] e-mail index   KEYS[6] outbox
 //	KEYS[7] reminder index        KEYS[8] reminder msgs  KEYS[9] closures version
 //	KEYS[10] hold                 KEYS[11] holds index   KEYS[12] unverified index
-//	KEYS[13] appointments index   KEYS[14] idempotency record
+//	KEYS[13] appointments index   KEYS[14] idempotency record   KEYS[15] day versions
 //	ARGV[1] now ms                ARGV[2] expected closures version
 //	ARGV[3] first unit            ARGV[4] units          ARGV[5] seats list
 //	ARGV[6] appointment fields (JSON object)
@@ -116,7 +126,7 @@ end
 //	ARGV[16] hold id ("" none)    ARGV[17] hold match "date|unit|units|service"
 //	ARGV[18] verify deadline ms (0: confirmed)
 //	ARGV[19] idempotency response JSON ("" none)  ARGV[20] idempotency ttl ms
-//	ARGV[21] cap time to live (ms)
+//	ARGV[21] cap time to live (ms)  ARGV[22] date
 //
 // Returns "ok", or one of "closures_changed", "slot_taken", "email_limit",
 // "code_taken", "hold_mismatch".
@@ -154,6 +164,7 @@ if not held then add_seats(KEYS[1], first, n, 1) end
 redis.call("PEXPIRE", KEYS[1], ARGV[21])
 local f = cjson.decode(ARGV[6])
 for k, v in pairs(f) do redis.call("HSET", KEYS[2], k, v) end
+redis.call("HINCRBY", KEYS[15], ARGV[22], 1)
 redis.call("ZADD", KEYS[4], ARGV[11], ARGV[8])
 redis.call("ZADD", KEYS[5], ARGV[10], ARGV[8])
 redis.call("ZADD", KEYS[13], ARGV[10], ARGV[8])
@@ -211,11 +222,11 @@ func (s *redisStore) book(ctx context.Context, now time.Time, a bookArgs) (strin
 	}
 	keys := []string{capKey(o, ap.Date), apptKey(o, ap.ID), codesKey(o), dayKey(o, ap.Date), emailKey(o, a.emailHash),
 		notify.OutboxKey(o), notify.ReminderKey(o), notify.ReminderMsgKey(o), closuresVerKey(o),
-		holdKey(o, orDash(a.holdID)), holdsKey(o), unverifiedKey(o), apptsKey(o), idemK}
+		holdKey(o, orDash(a.holdID)), holdsKey(o), unverifiedKey(o), apptsKey(o), idemK, dayVerKey(o)}
 	res, err := bookCmd.Run(ctx, s.rdb, keys, now.UnixMilli(), a.closuresVer, int(ap.Unit), ap.Units, a.seats,
 		string(fields), ap.Code, ap.ID, a.emailLimit, ap.End.UnixMilli(), ap.Start.UnixMilli(), string(msg),
 		remDue, remID, string(remMsg), a.holdID, holdMatch(ap.Date, ap.Unit, ap.Units, ap.Service), verifyBy,
-		string(a.idemResponse), idemTTL.Milliseconds(), ttlMillis(now, a.capExpiry)).Text()
+		string(a.idemResponse), idemTTL.Milliseconds(), ttlMillis(now, a.capExpiry), ap.Date.String()).Text()
 	if err != nil {
 		return "", store.Wrap("booking.book", err)
 	}

@@ -72,30 +72,42 @@ func (s *redisStore) cancel(ctx context.Context, now time.Time, a Appointment, e
 //	KEYS[1] appointment  KEYS[2] old cap  KEYS[3] new cap  KEYS[4] old day index
 //	KEYS[5] new day index  KEYS[6] e-mail index  KEYS[7] outbox  KEYS[8] reminder index
 //	KEYS[9] reminder msgs  KEYS[10] closures version  KEYS[11] appointments index
+//	KEYS[12] day versions
 //	ARGV[1] now ms  ARGV[2] expected seq  ARGV[3] expected closures version
 //	ARGV[4] new first unit  ARGV[5] units  ARGV[6] seats list  ARGV[7] release old (1/0)
 //	ARGV[8] new start ms  ARGV[9] new end ms  ARGV[10] changed fields JSON
 //	ARGV[11] outbox JSON  ARGV[12] old reminder id  ARGV[13] new reminder id
 //	ARGV[14] new reminder due ms (0 none)  ARGV[15] new reminder JSON  ARGV[16] id
-//	ARGV[17] cap time to live (ms)
+//	ARGV[17] cap time to live (ms)  ARGV[18] new date
+//
+// An appointment cancelled by a closure may be rebooked this way too (the
+// one-click links of the closure mail): it becomes confirmed again; its old
+// seats were freed by the closure already.
 //
 // Returns "ok", "changed", "inactive", "closures_changed" or "slot_taken".
 var rescheduleCmd = redis.NewScript(takeSeatsLua + `
-local a = redis.call("HMGET", KEYS[1], "status", "seq", "unit", "units")
+local a = redis.call("HMGET", KEYS[1], "status", "seq", "unit", "units", "cancel_reason")
 if not a[1] then return "inactive" end
-if a[1] ~= "confirmed" and a[1] ~= "unverified" then return "inactive" end
+local rebook = a[1] == "cancelled" and a[5] and string.sub(a[5], 1, 8) == "closure:"
+if a[1] ~= "confirmed" and a[1] ~= "unverified" and not rebook then return "inactive" end
 if a[2] ~= ARGV[2] then return "changed" end
 if (redis.call("GET", KEYS[10]) or "0") ~= ARGV[3] then return "closures_changed" end
 local first, n = tonumber(ARGV[4]), tonumber(ARGV[5])
 if not seats_free(KEYS[3], first, n, parse_seats(ARGV[6])) then return "slot_taken" end
 add_seats(KEYS[3], first, n, 1)
 redis.call("PEXPIRE", KEYS[3], ARGV[17])
-if ARGV[7] == "1" then add_seats(KEYS[2], tonumber(a[3]), tonumber(a[4]), -1) end
+redis.call("HINCRBY", KEYS[12], ARGV[18], 1)
+if ARGV[7] == "1" and not rebook then add_seats(KEYS[2], tonumber(a[3]), tonumber(a[4]), -1) end
 local f = cjson.decode(ARGV[10])
 for k, v in pairs(f) do redis.call("HSET", KEYS[1], k, v) end
 redis.call("ZREM", KEYS[4], ARGV[16])
 redis.call("ZADD", KEYS[5], ARGV[8], ARGV[16])
-if redis.call("ZSCORE", KEYS[6], ARGV[16]) then redis.call("ZADD", KEYS[6], ARGV[9], ARGV[16]) end
+if rebook then
+  redis.call("HSET", KEYS[1], "status", "confirmed", "cancel_reason", "")
+  redis.call("ZADD", KEYS[6], ARGV[9], ARGV[16])
+elseif redis.call("ZSCORE", KEYS[6], ARGV[16]) then
+  redis.call("ZADD", KEYS[6], ARGV[9], ARGV[16])
+end
 redis.call("ZADD", KEYS[11], ARGV[9], ARGV[16])
 if ARGV[12] ~= "" then
   redis.call("ZREM", KEYS[8], ARGV[12])
@@ -140,10 +152,10 @@ func (s *redisStore) reschedule(ctx context.Context, now time.Time, r reschedule
 	}
 	keys := []string{apptKey(o, a.ID), capKey(o, r.old.Date), capKey(o, a.Date), dayKey(o, r.old.Date), dayKey(o, a.Date),
 		emailKey(o, r.emailHash), notify.OutboxKey(o), notify.ReminderKey(o), notify.ReminderMsgKey(o),
-		closuresVerKey(o), apptsKey(o)}
+		closuresVerKey(o), apptsKey(o), dayVerKey(o)}
 	res, err := rescheduleCmd.Run(ctx, s.rdb, keys, now.UnixMilli(), r.old.Seq, r.closuresVer, int(a.Unit), a.Units,
 		r.seats, rel, a.Start.UnixMilli(), a.End.UnixMilli(), string(fields), string(msg), r.oldReminderID, remID,
-		remDue, string(remMsg), a.ID, ttlMillis(now, r.capExpiry)).Text()
+		remDue, string(remMsg), a.ID, ttlMillis(now, r.capExpiry), a.Date.String()).Text()
 	if err != nil {
 		return "", store.Wrap("booking.reschedule", err)
 	}

@@ -23,12 +23,14 @@ type closureRecord struct {
 	PublishedAt time.Time `json:"published_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
 	Sequence    int       `json:"sequence"`
+	Cancelled   bool      `json:"cancelled,omitempty"`
 }
 
 func (c Closure) record() closureRecord {
 	return closureRecord{ID: c.ID, From: c.From.String(), Until: c.Until.String(), StartMin: c.StartMin, EndMin: c.EndMin,
 		Title: c.Title, Message: c.Message, Phone: c.Phone, Email: c.Email, ComeBy: c.ComeBy,
-		PublishedBy: c.PublishedBy, PublishedAt: c.PublishedAt, UpdatedAt: c.UpdatedAt, Sequence: c.Sequence}
+		PublishedBy: c.PublishedBy, PublishedAt: c.PublishedAt, UpdatedAt: c.UpdatedAt, Sequence: c.Sequence,
+		Cancelled: c.Cancelled}
 }
 
 func (r closureRecord) closure() (Closure, error) {
@@ -39,10 +41,21 @@ func (r closureRecord) closure() (Closure, error) {
 	}
 	return Closure{ID: r.ID, From: from, Until: until, StartMin: r.StartMin, EndMin: r.EndMin, Title: r.Title,
 		Message: r.Message, Phone: r.Phone, Email: r.Email, ComeBy: r.ComeBy, PublishedBy: r.PublishedBy,
-		PublishedAt: r.PublishedAt, UpdatedAt: r.UpdatedAt, Sequence: r.Sequence}, nil
+		PublishedAt: r.PublishedAt, UpdatedAt: r.UpdatedAt, Sequence: r.Sequence, Cancelled: r.Cancelled}, nil
 }
 
-// decodeClosures decodes the closures hash, sorted by start.
+// active leaves out cancelled closures.
+func active(all []Closure) []Closure {
+	out := make([]Closure, 0, len(all))
+	for _, c := range all {
+		if !c.Cancelled {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// decodeClosures decodes the closures hash (cancelled ones included), sorted by start.
 func decodeClosures(m map[string]string) ([]Closure, error) {
 	out := make([]Closure, 0, len(m))
 	for _, v := range m {
