@@ -78,11 +78,11 @@ func TestHTTPBookingFlow(t *testing.T) {
 		if booked.Appointment.Status != "confirmed" || booked.Appointment.Start != slot || !strings.HasPrefix(booked.ManageURL, "https://termine.example/a/test.") {
 			t.Fatalf("booked = %+v", booked)
 		}
-		s.Get(t, "/api/v1/appointments/" + booked.Token).Want(t, 200)
+		s.Get(t, "/api/v1/appointments/"+booked.Token).Want(t, 200)
 		s.Post(t, "/api/v1/appointments/"+booked.Token+"/reschedule", map[string]any{"start": "2026-10-05T09:30:00+02:00"}).Want(t, 200)
-		s.Delete(t, "/api/v1/appointments/" + booked.Token).Want(t, 200)
+		s.Delete(t, "/api/v1/appointments/"+booked.Token).Want(t, 200)
 		var again struct{ Appointment struct{ Status string } }
-		s.Delete(t, "/api/v1/appointments/" + booked.Token).Want(t, 200).Decode(t, &again)
+		s.Delete(t, "/api/v1/appointments/"+booked.Token).Want(t, 200).Decode(t, &again)
 		if again.Appointment.Status != "cancelled" {
 			t.Fatalf("second cancel status = %s", again.Appointment.Status)
 		}
@@ -234,7 +234,7 @@ func TestHTTPICS(t *testing.T) {
 	var booked struct{ Token string }
 	s.Post(t, "/api/v1/offices/test/appointments", book("anna@example.org", slot)).Want(t, 201).Decode(t, &booked)
 	get := func() string {
-		res := s.Get(t, "/api/v1/appointments/" + booked.Token + "/ics").Want(t, 200)
+		res := s.Get(t, "/api/v1/appointments/"+booked.Token+"/ics").Want(t, 200)
 		if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/calendar") {
 			t.Fatalf("Content-Type = %q", ct)
 		}
@@ -257,7 +257,7 @@ func TestHTTPICS(t *testing.T) {
 	if !strings.Contains(moved, "SEQUENCE:1") || uid(moved) != uid(first) || uid(first) == "" {
 		t.Fatalf("ics after move:\n%s", moved)
 	}
-	s.Delete(t, "/api/v1/appointments/" + booked.Token).Want(t, 200)
+	s.Delete(t, "/api/v1/appointments/"+booked.Token).Want(t, 200)
 	cancelled := get()
 	if !strings.Contains(cancelled, "METHOD:CANCEL") || !strings.Contains(cancelled, "SEQUENCE:2") || uid(cancelled) != uid(first) {
 		t.Fatalf("ics after cancel:\n%s", cancelled)
