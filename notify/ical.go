@@ -175,6 +175,12 @@ type ClosureEvent struct {
 	From, Until string
 	Title       Text
 	Message     Text
+	// Start and End, when set, make a timed event (a partial-day closure)
+	// instead of an all-day one; they must be in the office time zone.
+	Start, End *time.Time
+	// Cancelled withdraws the closure: STATUS:CANCELLED with a higher
+	// SEQUENCE tells subscribed calendars to drop it.
+	Cancelled bool
 }
 
 // ClosuresICS returns a subscribable calendar (METHOD:PUBLISH) of an
@@ -217,8 +223,18 @@ func closureEvent(c ClosureEvent, l string, now time.Time) (*ical.Component, err
 	ev.Props.SetText(ical.PropUID, c.UID)
 	setRaw(ev.Props, ical.PropSequence, fmt.Sprint(c.Sequence))
 	ev.Props.SetDateTime(ical.PropDateTimeStamp, now.UTC())
-	ev.Props.SetDate(ical.PropDateTimeStart, from)
-	ev.Props.SetDate(ical.PropDateTimeEnd, until.AddDate(0, 0, 1)) // DTEND of a date is exclusive
+	if c.Start != nil && c.End != nil {
+		ev.Props.SetDateTime(ical.PropDateTimeStart, *c.Start)
+		ev.Props.SetDateTime(ical.PropDateTimeEnd, *c.End)
+	} else {
+		ev.Props.SetDate(ical.PropDateTimeStart, from)
+		ev.Props.SetDate(ical.PropDateTimeEnd, until.AddDate(0, 0, 1)) // DTEND of a date is exclusive
+	}
+	status := "CONFIRMED"
+	if c.Cancelled {
+		status = "CANCELLED"
+	}
+	setRaw(ev.Props, ical.PropStatus, status)
 	ev.Props.SetText(ical.PropSummary, oneLine(pick(c.Title, l)))
 	if m := pick(c.Message, l); m != "" {
 		ev.Props.SetText(ical.PropDescription, m)
