@@ -28,7 +28,7 @@ type DisplayCall struct {
 // ServiceWait is the queue of one service.
 type ServiceWait struct {
 	Service              string `json:"service"`
-	Name                 string `json:"name"`
+	Name                 string `json:"service_name"`
 	Letter               string `json:"letter"`
 	Waiting              int    `json:"waiting"`
 	EstimatedWaitMinutes int    `json:"estimated_wait_minutes"`

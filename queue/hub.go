@@ -22,7 +22,8 @@ type Hub struct {
 	wg    sync.WaitGroup
 	mu    sync.Mutex
 	feeds map[string]*feed
-	// Block is how long one XREAD waits; it bounds how long Close takes.
+	// block is how long one XREAD waits: go-redis does not interrupt a blocking
+	// read when its context ends, so it bounds how long Close takes.
 	block time.Duration
 }
 
@@ -48,7 +49,7 @@ const subscriberBuffer = 256
 // NewHub returns a hub reading through src; Close stops its readers.
 func newHub(src eventSource, log *slog.Logger) *Hub {
 	ctx, stop := context.WithCancel(context.Background())
-	return &Hub{src: src, log: log, ctx: ctx, stop: stop, feeds: map[string]*feed{}, block: 5 * time.Second}
+	return &Hub{src: src, log: log, ctx: ctx, stop: stop, feeds: map[string]*feed{}, block: time.Second}
 }
 
 // Close stops every reader and closes every subscription.
