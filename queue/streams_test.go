@@ -197,4 +197,3 @@ func TestTicketStream(t *testing.T) {
 		}
 	})
 }
-
