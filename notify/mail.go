@@ -139,8 +139,9 @@ type SMTPTransport struct {
 
 // NewSMTPTransport parses rawURL (config.ParseSMTPURL) into a transport:
 // tls=none (plain), starttls (STARTTLS required) or tls (implicit TLS), with
-// authentication when the URL has a user.
-func NewSMTPTransport(rawURL string) (*SMTPTransport, error) {
+// authentication when the URL has a user. extra options go last (e.g.
+// gomail.WithTLSConfig for a server certificate from a private CA).
+func NewSMTPTransport(rawURL string, extra ...gomail.Option) (*SMTPTransport, error) {
 	t, err := config.ParseSMTPURL(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("notify.NewSMTPTransport: %w", err)
@@ -155,10 +156,15 @@ func NewSMTPTransport(rawURL string) (*SMTPTransport, error) {
 		opts = append(opts, gomail.WithSSL())
 	}
 	if t.Username != "" {
-		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
-			gomail.WithUsername(t.Username), gomail.WithPassword(t.Password))
+		// With TLS the strongest mechanism the server offers is used; with
+		// tls=none the operator chose a clear-text link, so PLAIN is sent as is.
+		mech := gomail.SMTPAuthAutoDiscover
+		if t.TLS == config.SMTPTLSNone {
+			mech = gomail.SMTPAuthPlainNoEnc
+		}
+		opts = append(opts, gomail.WithSMTPAuth(mech), gomail.WithUsername(t.Username), gomail.WithPassword(t.Password))
 	}
-	return &SMTPTransport{host: t.Host, opts: opts}, nil
+	return &SMTPTransport{host: t.Host, opts: append(opts, extra...)}, nil
 }
 
 // Deliver opens a connection, sends m and closes it.

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -435,4 +436,28 @@ func metricValue(m prometheus.Metric) float64 {
 		return d.Counter.GetValue()
 	}
 	return d.Gauge.GetValue()
+}
+
+// TestWorker_StartShutdown runs the worker's own loop: a mail appended while
+// it blocks on the stream arrives, and Shutdown ends the loop.
+func TestWorker_StartShutdown(t *testing.T) {
+	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
+		srv := startSMTP(t)
+		w := newTestWorker(t, st.Client, smtpTransport(t, srv), clock.Real{}, "w1")
+		w.cfg.Block = 100 * time.Millisecond
+		var wg sync.WaitGroup
+		w.Start(&wg)
+		enqueue(t, st.Client, testMessage("live", KindConfirmation, 0, time.Date(2026, 10, 5, 10, 0, 0, 0, berlin)))
+		deadline := time.Now().Add(20 * time.Second)
+		for len(srv.received()) == 0 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		w.Shutdown()
+		w.Shutdown() // twice is harmless
+		wg.Wait()
+		if ids := messageIDs(t, srv); !slices.Equal(ids, []string{"<live@rathaus.example>"}) {
+			t.Errorf("received %v", ids)
+		}
+		assertEmpty(t, st.Client)
+	})
 }

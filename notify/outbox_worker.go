@@ -87,6 +87,7 @@ type Worker struct {
 	cursor  string
 	grouped bool
 	done    chan struct{}
+	stop    sync.Once
 	cancel  context.CancelFunc
 }
 
@@ -115,10 +116,12 @@ func (w *Worker) Start(wg *sync.WaitGroup) {
 // Shutdown stops the worker; a send in progress is cancelled and its entry
 // stays pending for the next start (or another worker) to take over.
 func (w *Worker) Shutdown() {
-	close(w.done)
-	if w.cancel != nil {
-		w.cancel()
-	}
+	w.stop.Do(func() {
+		close(w.done)
+		if w.cancel != nil {
+			w.cancel()
+		}
+	})
 }
 
 func (w *Worker) loop(ctx context.Context) {

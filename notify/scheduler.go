@@ -57,6 +57,7 @@ type Scheduler struct {
 	mu     sync.Mutex
 	jobs   []*job
 	done   chan struct{}
+	stop   sync.Once
 	cancel context.CancelFunc
 }
 
@@ -112,10 +113,12 @@ func (s *Scheduler) Start(wg *sync.WaitGroup) {
 
 // Shutdown stops the scheduler and cancels a running job.
 func (s *Scheduler) Shutdown() {
-	close(s.done)
-	if s.cancel != nil {
-		s.cancel()
-	}
+	s.stop.Do(func() {
+		close(s.done)
+		if s.cancel != nil {
+			s.cancel()
+		}
+	})
 }
 
 // nextRun is the earliest next instant of any job after now.

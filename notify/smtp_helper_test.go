@@ -2,6 +2,7 @@ package notify
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
 
@@ -23,6 +25,11 @@ import (
 type smtpServer struct {
 	t    testing.TB
 	addr string
+	// tlsConfig enables STARTTLS, or with implicitTLS TLS from the first byte.
+	tlsConfig   *tls.Config
+	implicitTLS bool
+	// user and pass, when set, are required (AUTH PLAIN) before MAIL.
+	user, pass string
 
 	mu    sync.Mutex
 	srv   *smtp.Server
@@ -33,6 +40,8 @@ type received struct {
 	From string
 	To   []string
 	Data []byte
+	TLS  bool
+	User string
 }
 
 func startSMTP(t testing.TB) *smtpServer {
@@ -50,9 +59,13 @@ func (s *smtpServer) start() {
 		s.t.Fatalf("smtp listen: %v", err)
 	}
 	s.addr = ln.Addr().String()
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{s: s}, nil }))
+	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &session{s: s, conn: c}, nil }))
 	srv.Domain = "localhost"
 	srv.AllowInsecureAuth = true
+	srv.TLSConfig = s.tlsConfig
+	if s.implicitTLS {
+		ln = tls.NewListener(ln, s.tlsConfig)
+	}
 	s.mu.Lock()
 	s.srv = srv
 	s.mu.Unlock()
@@ -80,13 +93,35 @@ func (s *smtpServer) received() []received {
 
 type session struct {
 	s    *smtpServer
+	conn *smtp.Conn
 	from string
 	to   []string
+	user string
+}
+
+func (x *session) AuthMechanisms() []string {
+	if x.s.user == "" {
+		return nil
+	}
+	return []string{sasl.Plain}
+}
+
+func (x *session) Auth(string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(_, user, pass string) error {
+		if user != x.s.user || pass != x.s.pass {
+			return errors.New("invalid credentials")
+		}
+		x.user = user
+		return nil
+	}), nil
 }
 
 func (x *session) Reset()        { x.from, x.to = "", nil }
 func (x *session) Logout() error { return nil }
 func (x *session) Mail(from string, _ *smtp.MailOptions) error {
+	if x.s.user != "" && x.user == "" {
+		return smtp.ErrAuthRequired
+	}
 	x.from = from
 	return nil
 }
@@ -105,7 +140,8 @@ func (x *session) Data(r io.Reader) error {
 		return err
 	}
 	x.s.mu.Lock()
-	x.s.mails = append(x.s.mails, received{From: x.from, To: x.to, Data: b})
+	_, isTLS := x.conn.TLSConnectionState()
+	x.s.mails = append(x.s.mails, received{From: x.from, To: x.to, Data: b, TLS: isTLS, User: x.user})
 	x.s.mu.Unlock()
 	return nil
 }

@@ -1,0 +1,116 @@
+package notify
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+)
+
+// testCert is a self-signed certificate for 127.0.0.1 and the pool that trusts it.
+func testCert(t *testing.T) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
+}
+
+// TestSMTPTransport sends one mail in every RATHAUS_SMTP_URL mode to a real
+// server that requires that mode and the credentials.
+func TestSMTPTransport(t *testing.T) {
+	cert, pool := testCert(t)
+	tests := []struct {
+		name     string
+		query    string
+		tls      bool
+		implicit bool
+		wantTLS  bool
+	}{
+		{"plain with auth", "?tls=none", false, false, false},
+		{"STARTTLS with auth", "?tls=starttls", true, false, true},
+		{"implicit TLS with auth", "?tls=tls", true, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := &smtpServer{t: t, addr: "127.0.0.1:0", user: "rathaus", pass: "s3cr;et@x", implicitTLS: tt.implicit}
+			if tt.tls {
+				srv.tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+			}
+			srv.start()
+			t.Cleanup(srv.stop)
+			url := "smtp://rathaus:s3cr%3Bet%40x@" + srv.addr + tt.query
+			tr, err := NewSMTPTransport(url, gomail.WithTLSConfig(&tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := NewMailer(testFrom, tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Send(context.Background(), testMessage("m-tls", KindConfirmation, 0, time.Date(2026, 10, 5, 10, 0, 0, 0, berlin))); err != nil {
+				t.Fatal(err)
+			}
+			got := srv.received()
+			if len(got) != 1 || got[0].TLS != tt.wantTLS || got[0].User != "rathaus" {
+				t.Fatalf("received %d mails, tls %v user %q", len(got), len(got) > 0 && got[0].TLS, func() string {
+					if len(got) > 0 {
+						return got[0].User
+					}
+					return ""
+				}())
+			}
+		})
+	}
+	t.Run("ErrWrongPassword", func(t *testing.T) {
+		srv := &smtpServer{t: t, addr: "127.0.0.1:0", user: "rathaus", pass: "right"}
+		srv.start()
+		t.Cleanup(srv.stop)
+		tr, err := NewSMTPTransport("smtp://rathaus:wrong@" + srv.addr + "?tls=none")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _ := NewMailer(testFrom, tr)
+		err = m.Send(context.Background(), testMessage("m", KindConfirmation, 0, time.Date(2026, 10, 5, 10, 0, 0, 0, berlin)))
+		if err == nil || len(srv.received()) != 0 {
+			t.Errorf("err %v, received %d", err, len(srv.received()))
+		}
+	})
+	t.Run("ErrStartTLSMissing", func(t *testing.T) {
+		srv := startSMTP(t) // offers no STARTTLS
+		tr, err := NewSMTPTransport(strings.Replace(srv.url(), "tls=none", "tls=starttls", 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _ := NewMailer(testFrom, tr)
+		err = m.Send(context.Background(), testMessage("m", KindConfirmation, 0, time.Date(2026, 10, 5, 10, 0, 0, 0, berlin)))
+		if err == nil || len(srv.received()) != 0 {
+			t.Errorf("starttls required but mail went in clear: err %v, received %d", err, len(srv.received()))
+		}
+	})
+}
