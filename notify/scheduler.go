@@ -80,6 +80,10 @@ func (s *Scheduler) Register(j Job) error {
 	}
 	ref := time.Date(2026, 1, 5, 0, 0, 0, 0, j.Location)
 	a := sched.Next(ref)
+	fine := sched.Next(a).Sub(a) < time.Hour
+	if spec, ok := sched.(*cron.SpecSchedule); ok && !fine {
+		sched = gapSchedule{spec: spec, loc: j.Location}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, x := range s.jobs {
@@ -87,7 +91,7 @@ func (s *Scheduler) Register(j Job) error {
 			return fmt.Errorf("notify.Register: job %q registered twice", j.Name)
 		}
 	}
-	s.jobs = append(s.jobs, &job{Job: j, sched: sched, fine: sched.Next(a).Sub(a) < time.Hour})
+	s.jobs = append(s.jobs, &job{Job: j, sched: sched, fine: fine})
 	return nil
 }
 
@@ -198,4 +202,47 @@ func (s *Scheduler) instantKey(j *job, t time.Time) string {
 		return t.Format("20060102T1504-0700")
 	}
 	return t.Format("20060102T1504")
+}
+
+// gapSchedule adds to a coarse schedule the runs robfig/cron skips: a wall
+// time that does not exist on the day of the spring DST change (02:30 on the
+// last Sunday of March) runs at the first instant after the gap (03:00
+// CEST), as cron(8) does. The repeated autumn hour needs no help here: the
+// lock keyed by wall-clock time lets only its first pass run.
+type gapSchedule struct {
+	spec *cron.SpecSchedule
+	loc  *time.Location
+}
+
+// Next returns the earlier of the spec's next instant and the next gap run.
+func (g gapSchedule) Next(t time.Time) time.Time {
+	next := g.spec.Next(t)
+	if gap := g.nextGapRun(t, next); !gap.IsZero() && (next.IsZero() || gap.Before(next)) {
+		return gap
+	}
+	return next
+}
+
+// nextGapRun is the end of the first gap after t and before limit in which
+// the spec, read in the offset before the gap, would have fired; zero if none.
+func (g gapSchedule) nextGapRun(t, limit time.Time) time.Time {
+	cur := t.In(g.loc)
+	for range 4 {
+		_, end := cur.ZoneBounds()
+		if end.IsZero() || (!limit.IsZero() && !end.Before(limit)) {
+			return time.Time{}
+		}
+		_, before := end.Add(-time.Second).Zone()
+		_, after := end.Zone()
+		if after > before {
+			fixed := *g.spec
+			fixed.Location = time.FixedZone("", before)
+			gapEnd := end.Add(time.Duration(after-before) * time.Second)
+			if x := fixed.Next(end.Add(-time.Nanosecond)); !x.IsZero() && x.Before(gapEnd) {
+				return end
+			}
+		}
+		cur = end.In(g.loc)
+	}
+	return time.Time{}
 }

@@ -219,6 +219,36 @@ func TestScheduler_DailyJobOnFallBack(t *testing.T) {
 	})
 }
 
+// TestScheduler_DailyJobOnSpringForward: a daily 02:30 job still runs on
+// the day without 02:30, at 03:00 CEST right after the gap.
+func TestScheduler_DailyJobOnSpringForward(t *testing.T) {
+	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
+		clk := clock.NewSimulated(time.Date(2026, 3, 28, 12, 0, 0, 0, time.UTC))
+		var log runLog
+		s := newTestScheduler(t, st.Client, clk, "a", log.job("retention", "30 2 * * *", "a"))
+		ctx := context.Background()
+		s.exec(ctx) // first start: catches up 2026-03-28 02:30
+		for end := clk.Now().Add(48 * time.Hour); clk.Now().Before(end); {
+			clk.Advance(time.Minute)
+			s.exec(ctx)
+		}
+		want := []time.Time{
+			time.Date(2026, 3, 28, 2, 30, 0, 0, berlin),
+			time.Date(2026, 3, 29, 3, 0, 0, 0, berlin), // 02:30 does not exist that day
+			time.Date(2026, 3, 30, 2, 30, 0, 0, berlin),
+		}
+		got := log.all()
+		if len(got) != len(want) {
+			t.Fatalf("ran at %v, want %v", got, want)
+		}
+		for i := range want {
+			if !got[i].Equal(want[i]) {
+				t.Errorf("run %d at %s, want %s", i, got[i].In(berlin), want[i])
+			}
+		}
+	})
+}
+
 // TestScheduler_CatchUp: a run missed while the server was down is caught
 // up once when it starts again.
 func TestScheduler_CatchUp(t *testing.T) {
