@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io/fs"
 	"net/http"
 	"strings"
 	"time"
@@ -14,7 +13,7 @@ import (
 	"github.com/rathaus/rathaus/internal/apidoc"
 	"github.com/rathaus/rathaus/internal/auth"
 	"github.com/rathaus/rathaus/internal/httpx"
-	"github.com/rathaus/rathaus/static"
+	"github.com/rathaus/rathaus/queue"
 )
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -45,19 +44,13 @@ func (a *app) router() *gin.Engine {
 	api.GET("/openapi.json", handleOpenAPI)
 	authHTTP := auth.NewHTTP(a.auth, secure)
 	authHTTP.Register(api)
-	booking.NewHTTP(a.bookings).Register(api, authHTTP.Require(), auth.RequireOffice())
-
-	pages := http.FileServer(http.FS(static.FS()))
-	r.GET("/", gin.WrapH(pages))
-	r.GET("/static/*path", func(c *gin.Context) {
-		p := c.Param("path")
-		if _, err := fs.Stat(static.FS(), strings.TrimPrefix(p, "/")); err != nil {
-			httpx.Error(c, httpx.ErrNotFoundRoute)
-			return
-		}
-		c.Request.URL.Path = p
-		pages.ServeHTTP(c.Writer, c.Request)
+	booking.NewHTTP(a.bookings).Register(api, booking.Guards{
+		Staff: []gin.HandlerFunc{authHTTP.Require(), auth.RequireOffice()},
+		Admin: []gin.HandlerFunc{authHTTP.Require(), auth.RequireAdmin()},
 	})
+	queue.NewHTTP(a.queue).Register(api, authHTTP)
+
+	registerPages(r)
 	return r
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/rathaus/rathaus/internal/clock"
 	"github.com/rathaus/rathaus/internal/config"
 	"github.com/rathaus/rathaus/internal/store"
+	"github.com/rathaus/rathaus/queue"
 )
 
 // Options are what tests may change beyond the configuration.
@@ -43,6 +44,7 @@ type app struct {
 	bookings *booking.Bookings
 	auth     *auth.Service
 	reg      *prometheus.Registry
+	queue    *queue.Service
 }
 
 // Run starts rathaus and blocks until ctx is cancelled, then shuts down in
@@ -53,6 +55,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		return err
 	}
 	defer a.store.Close()
+	defer a.queue.Close()
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -60,6 +63,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	}
 	srv := &http.Server{Handler: a.router(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	srv.RegisterOnShutdown(a.queue.Close) // ends the live SSE streams so that Shutdown can drain
 
 	bgCtx, stopBackground := context.WithCancel(context.Background())
 	var bg sync.WaitGroup
@@ -112,7 +116,8 @@ func newApp(cfg config.Config, opts Options) (*app, error) {
 	dir := booking.NewDirectory(offices)
 	return &app{cfg: cfg, log: log, clock: clk, store: st, offices: dir,
 		bookings: booking.NewBookings(dir, st.Client, clk, cfg.BaseURL, log),
-		auth:     auth.NewService(st.Client, clk, log), reg: reg}, nil
+		auth:     auth.NewService(st.Client, clk, log), reg: reg,
+		queue: queue.New(queue.Config{Offices: dir, Store: st, Clock: clk, Log: log, BaseURL: cfg.BaseURL})}, nil
 }
 
 func loadOffices(cfg config.Config) ([]*booking.Office, error) {

@@ -1,0 +1,2 @@
+import { setupPage } from './app.js';
+setupPage('stats.title', async () => {});
