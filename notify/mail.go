@@ -146,15 +146,17 @@ func NewSMTPTransport(rawURL string, extra ...gomail.Option) (*SMTPTransport, er
 	if err != nil {
 		return nil, fmt.Errorf("notify.NewSMTPTransport: %w", err)
 	}
-	opts := []gomail.Option{gomail.WithPort(t.Port), gomail.WithTimeout(30 * time.Second)}
+	opts := []gomail.Option{gomail.WithTimeout(30 * time.Second)}
 	switch t.TLS {
 	case config.SMTPTLSNone:
-		opts = append(opts, gomail.WithTLSPortPolicy(gomail.NoTLS))
+		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
 	case config.SMTPTLSStartTLS:
-		opts = append(opts, gomail.WithTLSPortPolicy(gomail.TLSMandatory))
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
 	case config.SMTPTLSImplicit:
 		opts = append(opts, gomail.WithSSL())
 	}
+	// The port last: go-mail's TLS options would move port 25 to 587.
+	opts = append(opts, gomail.WithPort(t.Port))
 	if t.Username != "" {
 		// With TLS the strongest mechanism the server offers is used; with
 		// tls=none the operator chose a clear-text link, so PLAIN is sent as is.

@@ -25,10 +25,8 @@ func TestRender(t *testing.T) {
 					t.Errorf("subject %q", r.Subject)
 				}
 				for _, part := range []struct{ name, body string }{{"text", r.Text}, {"html", r.HTML}} {
-					want := []string{"Bürgerbüro Geesthacht", wantService[l], wantWhen[l], "GH-4711", "https://rathaus.example/manage/tok123"}
-					if kind != KindClosure {
-						want = append(want, "Markt 15, 21502 Geesthacht")
-					}
+					want := []string{"Bürgerbüro Geesthacht", "Markt 15, 21502 Geesthacht", wantService[l], wantWhen[l], "GH-4711",
+						"https://rathaus.example/manage/tok123"}
 					if kind != KindCancellation && kind != KindClosure {
 						want = append(want, wantDoc[l])
 					}

@@ -114,3 +114,31 @@ func TestSMTPTransport(t *testing.T) {
 		}
 	})
 }
+
+// TestNewSMTPTransport_Port: the URL's port is used in every TLS mode
+// (go-mail's TLS port policy would move 25 to 587).
+func TestNewSMTPTransport_Port(t *testing.T) {
+	tests := []struct{ url, want string }{
+		{"smtp://mail.example:25?tls=starttls", "mail.example:25"},
+		{"smtp://mail.example:25?tls=none", "mail.example:25"},
+		{"smtp://mail.example", "mail.example:587"},
+		{"smtps://mail.example", "mail.example:465"},
+		{"smtp://mail.example:2525?tls=tls", "mail.example:2525"},
+	}
+	for _, tt := range tests {
+		tr, err := NewSMTPTransport(tt.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := gomail.NewClient(tr.host, tr.opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.ServerAddr(); got != tt.want {
+			t.Errorf("%s: server %s, want %s", tt.url, got, tt.want)
+		}
+	}
+	if _, err := NewSMTPTransport("http://mail.example"); err == nil {
+		t.Error("http URL accepted")
+	}
+}
