@@ -38,7 +38,7 @@ type part struct {
 func Merge(fsys fs.FS) ([]byte, error) {
 	names, err := fs.Glob(fsys, "parts/*.json")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("apidoc.Merge: %w", err)
 	}
 	slices.Sort(names)
 	var doc part
@@ -50,7 +50,7 @@ func Merge(fsys fs.FS) ([]byte, error) {
 	for _, n := range names {
 		data, err := fs.ReadFile(fsys, n)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("apidoc.Merge: %w", err)
 		}
 		var p part
 		if err := json.Unmarshal(data, &p); err != nil {
