@@ -3,6 +3,8 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -127,6 +129,24 @@ func TestScheduler_TwoInstances(t *testing.T) {
 		if n := st.Client.ZCard(ctx, ReminderKey("geesthacht")).Val() + st.Client.HLen(ctx, ReminderMsgKey("geesthacht")).Val(); n != 0 {
 			t.Errorf("%d reminder keys left", n)
 		}
+		// Two workers (one per replica) send them: each arrives once.
+		srv := startSMTP(t)
+		wa := newTestWorker(t, st.Client, smtpTransport(t, srv), clk, "a")
+		wb := newTestWorker(t, st.Client, smtpTransport(t, srv), clk, "b")
+		wa.cfg.Batch, wb.cfg.Batch = 3, 3
+		for range 10 {
+			mustExec(t, wa)
+			mustExec(t, wb)
+		}
+		var sent []string
+		for _, id := range messageIDs(t, srv) {
+			sent = append(sent, strings.TrimSuffix(strings.TrimPrefix(id, "<"), "@rathaus.example>"))
+		}
+		slices.Sort(sent)
+		if !equalStrings(sent, want) {
+			t.Errorf("sent %v, want each reminder once: %v", sent, want)
+		}
+		assertEmpty(t, st.Client)
 	})
 }
 
