@@ -59,6 +59,9 @@ const (
 	readTimeout  = 3 * time.Second
 	writeTimeout = 3 * time.Second
 	poolTimeout  = 4 * time.Second
+	// dialRetries keeps a dead Redis from costing a request go-redis's
+	// default of five dial attempts per command try.
+	dialRetries = 1
 )
 
 func newClient(t config.RedisTarget) redis.UniversalClient {
@@ -71,20 +74,20 @@ func newClient(t config.RedisTarget) redis.UniversalClient {
 		return redis.NewClusterClient(&redis.ClusterOptions{
 			Addrs: t.Addrs, Username: t.Username, Password: t.Password, TLSConfig: tlsConf,
 			DialTimeout: dialTimeout, ReadTimeout: readTimeout, WriteTimeout: writeTimeout, PoolTimeout: poolTimeout,
-			MaxRetries: 2,
+			DialerRetries: dialRetries, MaxRetries: 2,
 		})
 	case config.RedisSentinel:
 		return redis.NewFailoverClient(&redis.FailoverOptions{
 			MasterName: t.MasterName, SentinelAddrs: t.Addrs, Username: t.Username, Password: t.Password,
 			SentinelPassword: t.Password, DB: t.DB, TLSConfig: tlsConf,
 			DialTimeout: dialTimeout, ReadTimeout: readTimeout, WriteTimeout: writeTimeout, PoolTimeout: poolTimeout,
-			MaxRetries: 2,
+			DialerRetries: dialRetries, MaxRetries: 2,
 		})
 	default:
 		return redis.NewClient(&redis.Options{
 			Addr: t.Addrs[0], Username: t.Username, Password: t.Password, DB: t.DB, TLSConfig: tlsConf,
 			DialTimeout: dialTimeout, ReadTimeout: readTimeout, WriteTimeout: writeTimeout, PoolTimeout: poolTimeout,
-			MaxRetries: 1,
+			DialerRetries: dialRetries, MaxRetries: 1,
 		})
 	}
 }
