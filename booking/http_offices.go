@@ -20,13 +20,21 @@ type HTTP struct {
 // NewHTTP returns the booking handlers.
 func NewHTTP(bookings *Bookings) *HTTP { return &HTTP{dir: bookings.dir, bookings: bookings} }
 
-// Register adds the booking routes to api (the /api/v1 group); staffGuard
-// authenticates staff and checks their office.
-func (h *HTTP) Register(api *gin.RouterGroup, staffGuard ...gin.HandlerFunc) {
+// Guards are the middleware chains that protect the staff and admin routes.
+type Guards struct {
+	// Staff authenticates and checks that the caller works in the route's office.
+	Staff []gin.HandlerFunc
+	// Admin authenticates and checks the admin role.
+	Admin []gin.HandlerFunc
+}
+
+// Register adds the booking routes to api (the /api/v1 group).
+func (h *HTTP) Register(api *gin.RouterGroup, g Guards) {
 	api.GET("/offices", h.handleOfficeIndex)
 	api.GET("/offices/:office", h.handleOfficeView)
 	h.registerBooking(api)
-	h.registerStaff(api, staffGuard...)
+	h.registerClosures(api, g.Admin...)
+	h.registerStaff(api, g.Staff...)
 }
 
 // ErrOfficeNotFound is returned for an unknown office id.
@@ -77,7 +85,7 @@ type officeJSON struct {
 	Confirm      bool                   `json:"confirm_by_email"`
 	Services     []serviceJSON          `json:"services"`
 	OpeningHours map[string][]rangeJSON `json:"opening_hours"`
-	Closures     []any                  `json:"closures"`
+	Closures     []ClosureJSON          `json:"closures"`
 }
 
 func summaryJSON(o *Office) officeSummaryJSON {
@@ -92,7 +100,7 @@ func clockText(min int) string { return fmt.Sprintf("%02d:%02d", min/60, min%60)
 func toOfficeJSON(o *Office, lang string) officeJSON {
 	out := officeJSON{officeSummaryJSON: summaryJSON(o), Counters: o.Counters, SlotMinutes: o.SlotMinutes,
 		LeadMinutes: o.LeadMinutes, HorizonDays: o.HorizonDays, Confirm: o.ConfirmByEmail,
-		OpeningHours: map[string][]rangeJSON{}, Closures: []any{}}
+		OpeningHours: map[string][]rangeJSON{}, Closures: []ClosureJSON{}}
 	for _, s := range o.Services {
 		docs := s.Documents.In(lang)
 		if docs == nil {
@@ -125,5 +133,14 @@ func (h *HTTP) handleOfficeView(c *gin.Context) {
 	if !ok {
 		return
 	}
-	c.JSON(http.StatusOK, toOfficeJSON(o, httpx.Lang(c)))
+	closures, err := h.bookings.Closures(c.Request.Context(), o.ID)
+	if err != nil {
+		httpx.Error(c, err)
+		return
+	}
+	out := toOfficeJSON(o, httpx.Lang(c))
+	for _, cl := range closures {
+		out.Closures = append(out.Closures, toClosureJSON(cl, o, httpx.Lang(c), false))
+	}
+	c.JSON(http.StatusOK, out)
 }

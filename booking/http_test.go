@@ -2,6 +2,7 @@ package booking
 
 import (
 	"context"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"github.com/rathaus/rathaus/internal/auth"
 	"github.com/rathaus/rathaus/internal/clock"
 	"github.com/rathaus/rathaus/internal/httpx"
+	"github.com/rathaus/rathaus/internal/icaltest"
 	"github.com/rathaus/rathaus/internal/redistest"
 	"github.com/rathaus/rathaus/internal/store"
 )
@@ -44,7 +46,8 @@ func newTestServer(t *testing.T, st *store.Store) *testServer {
 	r.NoRoute(func(c *gin.Context) { httpx.Error(c, httpx.ErrNotFoundRoute) })
 	api := r.Group("/api/v1", httpx.LimitBody())
 	authHTTP.Register(api)
-	NewHTTP(b).Register(api, authHTTP.Require(), auth.RequireOffice())
+	NewHTTP(b).Register(api, Guards{Staff: []gin.HandlerFunc{authHTTP.Require(), auth.RequireOffice()},
+		Admin: []gin.HandlerFunc{authHTTP.Require(), auth.RequireAdmin()}})
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	return &testServer{Client: apitest.New(t, srv.URL), url: srv.URL, bookings: b, office: o, clock: clk, authSvc: authSvc}
@@ -262,4 +265,77 @@ func TestHTTPICS(t *testing.T) {
 	if !strings.Contains(cancelled, "METHOD:CANCEL") || !strings.Contains(cancelled, "SEQUENCE:2") || uid(cancelled) != uid(first) {
 		t.Fatalf("ics after cancel:\n%s", cancelled)
 	}
+}
+
+func TestHTTPClosures(t *testing.T) {
+	st := redistest.Backends[0].Open(t)
+	s := newTestServer(t, st)
+	ctx := context.Background()
+	for _, u := range []struct {
+		name string
+		role auth.Role
+		pw   string
+	}{{"chef", auth.RoleAdmin, "admin password 123"}, {"clerk", auth.RoleStaff, "staff password 123"}} {
+		if err := s.authSvc.SetUser(ctx, u.name, u.role, []string{"test"}, u.pw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	login := func(user, pw string) *apitest.Client {
+		var out struct{ Token string }
+		s.Post(t, "/api/v1/auth/login", map[string]any{"username": user, "password": pw}).Want(t, 200).Decode(t, &out)
+		return s.WithBearer(out.Token)
+	}
+	admin, clerk := login("chef", "admin password 123"), login("clerk", "staff password 123")
+	s.Post(t, "/api/v1/offices/test/appointments", book("anna@example.org", slot)).Want(t, 201)
+	body := map[string]any{"from": "2026-10-05", "until": "2026-10-06", "title": map[string]any{"de": "Umzug", "en": "Moving"},
+		"message": "Wir ziehen um.", "phone": "04152 130", "come_by": "2026-10-02"}
+	s.Post(t, "/api/v1/admin/offices/test/closures", body).WantError(t, 401, "unauthenticated")
+	clerk.Post(t, "/api/v1/admin/offices/test/closures", body).WantError(t, 403, "forbidden")
+	var dry struct {
+		Affected int  `json:"affected_appointments"`
+		DryRun   bool `json:"dry_run"`
+	}
+	admin.Post(t, "/api/v1/admin/offices/test/closures?dry_run=true", body).Want(t, 200).Decode(t, &dry)
+	if dry.Affected != 1 || !dry.DryRun {
+		t.Fatalf("dry run = %+v", dry)
+	}
+	var pub struct {
+		Closure  struct{ ID, Title, PublishedBy string } `json:"closure"`
+		Affected int                                     `json:"affected_appointments"`
+	}
+	admin.Post(t, "/api/v1/admin/offices/test/closures", body, "Accept-Language", "en").Want(t, 201).Decode(t, &pub)
+	if pub.Affected != 1 || pub.Closure.Title != "Moving" {
+		t.Fatalf("publish = %+v", pub)
+	}
+	var list struct{ Closures []struct{ ID, Title, Message string } }
+	s.Get(t, "/api/v1/offices/test/closures").Want(t, 200).Decode(t, &list)
+	if len(list.Closures) != 1 || list.Closures[0].Title != "Umzug" || list.Closures[0].Message != "Wir ziehen um." {
+		t.Fatalf("closures = %+v", list)
+	}
+	var office struct{ Closures []struct{ ID string } }
+	s.Get(t, "/api/v1/offices/test").Want(t, 200).Decode(t, &office)
+	if len(office.Closures) != 1 || office.Closures[0].ID != pub.Closure.ID {
+		t.Fatalf("office closures = %+v", office.Closures)
+	}
+	s.Post(t, "/api/v1/offices/test/appointments", book("b@example.org", "2026-10-06T09:00:00+02:00")).WantError(t, 409, "office_closed")
+	ics := s.Get(t, "/api/v1/offices/test/closures.ics").Want(t, 200)
+	if cal := icaltest.ParseJS(t, ics.Body); len(cal.Events) != 1 || cal.Events[0].StartDate != "2026-10-05" {
+		t.Fatalf("ics feed: %+v", cal)
+	}
+	atom := s.Get(t, "/api/v1/offices/test/closures.atom").Want(t, 200)
+	var feed struct {
+		Entries []struct {
+			Title   string `xml:"title"`
+			Summary string `xml:"summary"`
+		} `xml:"entry"`
+	}
+	if err := xml.Unmarshal(atom.Body, &feed); err != nil || len(feed.Entries) != 1 || feed.Entries[0].Title != "Umzug" {
+		t.Fatalf("atom feed (%v): %s", err, atom.Body)
+	}
+	admin.Do(t, "PATCH", "/api/v1/admin/offices/test/closures/"+pub.Closure.ID, map[string]any{"until": "2026-10-07"}).Want(t, 200)
+	admin.Do(t, "PATCH", "/api/v1/admin/offices/test/closures/nope", map[string]any{"until": "2026-10-07"}).WantError(t, 404, "closure_not_found")
+	admin.Post(t, "/api/v1/admin/offices/test/closures", map[string]any{"from": "2026-10-09", "until": "2026-10-08", "title": "x"}).WantError(t, 422, "until_before_from")
+	admin.Unchecked().Post(t, "/api/v1/admin/offices/test/closures", `{"from":"2026-10-09","until":"2026-10-09","title":"x","colour":"red"}`).WantError(t, 400, "unknown_field")
+	admin.Delete(t, "/api/v1/admin/offices/test/closures/"+pub.Closure.ID).Want(t, 200)
+	s.Post(t, "/api/v1/offices/test/appointments", book("b@example.org", "2026-10-06T09:00:00+02:00")).Want(t, 201)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/rathaus/rathaus/internal/apperr"
@@ -75,7 +76,8 @@ func (s *Bookings) Reschedule(ctx context.Context, token, start string) (Appoint
 		if err != nil {
 			return Appointment{}, err
 		}
-		if !a.Active() {
+		rebook := a.Status == StatusCancelled && strings.HasPrefix(a.CancelReason, "closure:")
+		if !a.Active() && !rebook {
 			return Appointment{}, ErrAppointmentInactive
 		}
 		svc, _ := o.Service(a.Service)
@@ -100,14 +102,16 @@ func (s *Bookings) Reschedule(ctx context.Context, token, start string) (Appoint
 		msg := s.message(o, n, notify.KindReschedule, now)
 		prev := a.Start
 		msg.Appointment.PreviousStart = &prev
-		kind := notify.KindReschedule
-		if a.Status == StatusUnverified {
-			kind = notify.KindVerification
-			msg = s.message(o, n, kind, now)
+		switch {
+		case rebook:
+			n.Status, n.CancelReason = StatusConfirmed, ""
+			msg = s.message(o, n, notify.KindConfirmation, now)
+		case a.Status == StatusUnverified:
+			msg = s.message(o, n, notify.KindVerification, now)
 		}
 		r := rescheduleArgs{old: a, new: n, emailHash: emailHash(a.Email), closuresVer: snap.closuresVer, seats: ref.seats,
 			releaseOld: a.Start.After(now), msg: msg, oldReminderID: reminderID(a), capExpiry: capExpiry(o, n.Date)}
-		if a.Status == StatusConfirmed {
+		if n.Status == StatusConfirmed {
 			r.reminder, r.reminderDue = s.reminder(o, n, now)
 		}
 		res, err := s.st.reschedule(ctx, now, r)

@@ -296,3 +296,20 @@ func (s *redisStore) appointmentByCode(ctx context.Context, o *Office, code stri
 // TTLs relative to the caller's now: Redis's own clock is never asked, so
 // scripts work the same under a simulated clock.
 func ttlMillis(now, t time.Time) int64 { return max(t.Sub(now), time.Minute).Milliseconds() }
+
+// appointmentsOn reads the appointments of several days in two round trips.
+func (s *redisStore) appointmentsOn(ctx context.Context, o *Office, dates []Date) ([]Appointment, error) {
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.StringSliceCmd, len(dates))
+	for i, d := range dates {
+		cmds[i] = pipe.ZRange(ctx, dayKey(o.ID, d), 0, -1)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, store.Wrap("booking.appointmentsOn", err)
+	}
+	var ids []string
+	for _, c := range cmds {
+		ids = append(ids, c.Val()...)
+	}
+	return s.appointments(ctx, o, ids)
+}

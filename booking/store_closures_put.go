@@ -1,0 +1,114 @@
+package booking
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/rathaus/rathaus/internal/events"
+	"github.com/rathaus/rathaus/internal/store"
+	"github.com/rathaus/rathaus/notify"
+)
+
+// putClosureCmd publishes, changes or withdraws a closure and cancels the
+// appointments inside it — one script, so a booking can never slip in: it
+// checks the closure version (bookings check it too) and the booking counts
+// of the closure's days (bookings raise them).
+//
+//	KEYS[1] closures  KEYS[2] closures version  KEYS[3] day versions
+//	KEYS[4] outbox  KEYS[5] events  KEYS[6] reminder index  KEYS[7] reminder msgs
+//	KEYS[8] unverified index
+//	then per appointment i (from 0): KEYS[9+3i] appointment, KEYS[10+3i] cap of
+//	its day, KEYS[11+3i] its e-mail index
+//	ARGV[1] now ms  ARGV[2] expected closures version  ARGV[3] closure id
+//	ARGV[4] closure JSON  ARGV[5] expected day versions "date=n,date=n"
+//	ARGV[6] event JSON ("" none)  ARGV[7] event stream max length
+//	ARGV[8] number of appointments
+//	then per appointment i: ARGV[9+6i] id, ARGV[10+6i] expected seq,
+//	ARGV[11+6i] release seats (1/0), ARGV[12+6i] outbox JSON ("" none),
+//	ARGV[13+6i] reminder id, ARGV[14+6i] cancel reason
+//
+// Returns "ok", or "changed" when anything moved since the caller read it.
+var putClosureCmd = redis.NewScript(takeSeatsLua + `
+if (redis.call("GET", KEYS[2]) or "0") ~= ARGV[2] then return "changed" end
+for pair in string.gmatch(ARGV[5], "[^,]+") do
+  local d, n = string.match(pair, "^(.+)=(%d+)$")
+  if (redis.call("HGET", KEYS[3], d) or "0") ~= n then return "changed" end
+end
+local count = tonumber(ARGV[8])
+for i = 0, count - 1 do
+  local a = redis.call("HMGET", KEYS[9 + 3 * i], "status", "seq")
+  if (a[1] ~= "confirmed" and a[1] ~= "unverified") or a[2] ~= ARGV[10 + 6 * i] then return "changed" end
+end
+for i = 0, count - 1 do
+  local ak, ck, ek = KEYS[9 + 3 * i], KEYS[10 + 3 * i], KEYS[11 + 3 * i]
+  local id, seq = ARGV[9 + 6 * i], tonumber(ARGV[10 + 6 * i])
+  if ARGV[11 + 6 * i] == "1" then
+    local u = redis.call("HMGET", ak, "unit", "units")
+    add_seats(ck, tonumber(u[1]), tonumber(u[2]), -1)
+  end
+  redis.call("HSET", ak, "status", "cancelled", "seq", seq + 1, "cancel_reason", ARGV[14 + 6 * i], "cancelled_at", ARGV[1])
+  redis.call("ZREM", ek, id)
+  redis.call("ZREM", KEYS[8], id)
+  local rid = ARGV[13 + 6 * i]
+  redis.call("ZREM", KEYS[6], rid)
+  redis.call("HDEL", KEYS[7], rid)
+  if ARGV[12 + 6 * i] ~= "" then redis.call("XADD", KEYS[4], "*", "msg", ARGV[12 + 6 * i]) end
+end
+redis.call("HSET", KEYS[1], ARGV[3], ARGV[4])
+redis.call("INCR", KEYS[2])
+if ARGV[6] ~= "" then
+  redis.call("XADD", KEYS[5], "MAXLEN", "~", ARGV[7], "*", "type", "closure", "data", ARGV[6])
+end
+return "ok"
+`)
+
+// closureCancel is one appointment a closure cancels.
+type closureCancel struct {
+	appt    Appointment
+	release bool
+	msg     *notify.Message
+}
+
+func (s *redisStore) putClosure(ctx context.Context, now time.Time, office string, c Closure, closuresVer string,
+	dayVer map[Date]string, dates []Date, cancels []closureCancel, event any) (string, error) {
+	rec, _ := json.Marshal(c.record())
+	var ev []byte
+	if event != nil {
+		ev, _ = json.Marshal(event)
+	}
+	var pairs []string
+	for _, d := range dates {
+		v := dayVer[d]
+		if v == "" {
+			v = "0"
+		}
+		pairs = append(pairs, d.String()+"="+v)
+	}
+	sort.Strings(pairs)
+	keys := []string{closuresKey(office), closuresVerKey(office), dayVerKey(office), notify.OutboxKey(office),
+		events.Key(office), notify.ReminderKey(office), notify.ReminderMsgKey(office), unverifiedKey(office)}
+	args := []any{now.UnixMilli(), closuresVer, c.ID, string(rec), strings.Join(pairs, ","), string(ev), events.MaxLen, len(cancels)}
+	for _, x := range cancels {
+		a := x.appt
+		keys = append(keys, apptKey(office, a.ID), capKey(office, a.Date), emailKey(office, emailHash(a.Email)))
+		var m []byte
+		if x.msg != nil {
+			m, _ = json.Marshal(x.msg)
+		}
+		rel := "0"
+		if x.release {
+			rel = "1"
+		}
+		args = append(args, a.ID, a.Seq, rel, string(m), reminderID(a), "closure:"+c.ID)
+	}
+	res, err := putClosureCmd.Run(ctx, s.rdb, keys, args...).Text()
+	if err != nil {
+		return "", store.Wrap("booking.putClosure", err)
+	}
+	return res, nil
+}
