@@ -307,7 +307,9 @@ func TestHTTPClosures(t *testing.T) {
 	if pub.Affected != 1 || pub.Closure.Title != "Moving" {
 		t.Fatalf("publish = %+v", pub)
 	}
-	var list struct{ Closures []struct{ ID, Title, Message string } }
+	var list struct {
+		Closures []struct{ ID, Title, Message string }
+	}
 	s.Get(t, "/api/v1/offices/test/closures").Want(t, 200).Decode(t, &list)
 	if len(list.Closures) != 1 || list.Closures[0].Title != "Umzug" || list.Closures[0].Message != "Wir ziehen um." {
 		t.Fatalf("closures = %+v", list)
