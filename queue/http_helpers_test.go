@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -171,4 +172,39 @@ func (c *sseClient) nextNamed(t testing.TB, name string) sseEvent {
 			return ev
 		}
 	}
+}
+
+// newHTTPServer serves h until the test ends and returns its URL.
+func newHTTPServer(t testing.TB, h http.Handler) string {
+	ts := httptest.NewServer(h)
+	t.Cleanup(ts.Close)
+	return ts.URL
+}
+
+// post sends an empty POST and expects 200.
+func post(url string) error {
+	resp, err := http.Post(url, "application/json", nil)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// openSSEWith connects a stream through the transport tr (no Last-Event-ID).
+func openSSEWith(t testing.TB, tr *http.Transport, url string) *sseClient {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		cancel()
+		t.Fatalf("stream: %v", err)
+	}
+	c := &sseClient{resp: resp, r: bufio.NewReader(resp.Body), cancel: cancel}
+	t.Cleanup(c.Close)
+	return c
 }
