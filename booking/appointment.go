@@ -37,6 +37,8 @@ type Appointment struct {
 	CancelReason string
 	// VerifyBy is the deadline of an unverified appointment.
 	VerifyBy time.Time
+	// CheckedIn is when the holder checked in at the office (zero: not yet).
+	CheckedIn time.Time
 }
 
 // Active reports whether the appointment holds seats.
@@ -78,6 +80,9 @@ func appointmentFrom(m map[string]string, loc *time.Location) (Appointment, bool
 	a.Created, _ = time.Parse(time.RFC3339Nano, m["created"])
 	if v := m["verify_by"]; v != "" {
 		a.VerifyBy, _ = time.Parse(time.RFC3339, v)
+	}
+	if v := m["checked_in_at"]; v != "" {
+		a.CheckedIn, _ = time.Parse(time.RFC3339, v)
 	}
 	return a, true
 }

@@ -250,3 +250,26 @@ func (s *Bookings) ICS(ctx context.Context, token string) ([]byte, error) {
 	}
 	return notify.AppointmentICS(s.message(o, a, kind, s.clock.Now()), method)
 }
+
+// ByCode returns the office's appointment with a code as the citizen typed
+// it; found is false when there is none.
+func (s *Bookings) ByCode(ctx context.Context, officeID, code string) (Appointment, bool, error) {
+	o, ok := s.dir.Office(officeID)
+	if !ok {
+		return Appointment{}, false, ErrOfficeNotFound
+	}
+	c := NormalizeCode(code)
+	if c == "" {
+		return Appointment{}, false, nil
+	}
+	return s.st.appointmentByCode(ctx, o, c)
+}
+
+// MarkCheckedIn records that the appointment's holder arrived at at; doing
+// it again keeps the first arrival.
+func (s *Bookings) MarkCheckedIn(ctx context.Context, officeID, id string, at time.Time) error {
+	if _, ok := s.dir.Office(officeID); !ok {
+		return ErrOfficeNotFound
+	}
+	return s.st.markCheckedIn(ctx, officeID, id, at)
+}

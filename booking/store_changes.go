@@ -384,3 +384,19 @@ func (s *redisStore) idemFinish(ctx context.Context, office, keyHash string, sta
 func (s *redisStore) idemForget(ctx context.Context, office, keyHash string) error {
 	return store.Wrap("booking.idemForget", s.rdb.Del(ctx, idemKey(office, keyHash)).Err())
 }
+
+// markCheckedInCmd records the arrival of an appointment's holder once.
+//
+//	KEYS[1] appointment
+//	ARGV[1] arrival (RFC 3339)
+//
+// Returns 1 if recorded, 0 if it was already or the appointment is gone.
+var markCheckedInCmd = redis.NewScript(`
+if redis.call("EXISTS", KEYS[1]) == 0 then return 0 end
+return redis.call("HSETNX", KEYS[1], "checked_in_at", ARGV[1])
+`)
+
+func (s *redisStore) markCheckedIn(ctx context.Context, office, id string, at time.Time) error {
+	err := markCheckedInCmd.Run(ctx, s.rdb, []string{apptKey(office, id)}, at.Format(time.RFC3339)).Err()
+	return store.Wrap("booking.markCheckedIn", err)
+}

@@ -114,10 +114,11 @@ func newApp(cfg config.Config, opts Options) (*app, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	dir := booking.NewDirectory(offices)
-	return &app{cfg: cfg, log: log, clock: clk, store: st, offices: dir,
-		bookings: booking.NewBookings(dir, st.Client, clk, cfg.BaseURL, log),
-		auth:     auth.NewService(st.Client, clk, log), reg: reg,
-		queue: queue.New(queue.Config{Offices: dir, Store: st, Clock: clk, Log: log, BaseURL: cfg.BaseURL})}, nil
+	bookings := booking.NewBookings(dir, st.Client, clk, cfg.BaseURL, log)
+	return &app{cfg: cfg, log: log, clock: clk, store: st, offices: dir, bookings: bookings,
+		auth: auth.NewService(st.Client, clk, log), reg: reg,
+		queue: queue.New(queue.Config{Offices: dir, Store: st, Clock: clk, Log: log, BaseURL: cfg.BaseURL,
+			Closures: bookingForQueue{bookings}, Appointments: bookingForQueue{bookings}})}, nil
 }
 
 func loadOffices(cfg config.Config) ([]*booking.Office, error) {
