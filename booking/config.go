@@ -84,6 +84,7 @@ type officeYAML struct {
 	MaxActivePerEmail   *int                   `yaml:"max_active_per_email"`
 	ConfirmByEmail      bool                   `yaml:"confirm_by_email"`
 	ConfirmMinutes      *int                   `yaml:"confirm_minutes"`
+	RetentionDays       *int                   `yaml:"retention_days"`
 	Services            []serviceYAML          `yaml:"services"`
 	OpeningHours        map[string][]rangeYAML `yaml:"opening_hours"`
 	OpenOnHolidays      []string               `yaml:"open_on_holidays"`
@@ -272,7 +273,7 @@ func (oy officeYAML) build(file, path string) (*Office, error) {
 		SlotMinutes: intOr(oy.SlotMinutes, 5), LeadMinutes: intOr(oy.LeadMinutes, 60),
 		HorizonDays: intOr(oy.HorizonDays, 56), HoldMinutes: intOr(oy.HoldMinutes, 10),
 		MaxActivePerEmail: intOr(oy.MaxActivePerEmail, 2), ConfirmByEmail: oy.ConfirmByEmail,
-		ConfirmMinutes: intOr(oy.ConfirmMinutes, 60), OpenDates: oy.OpenOnHolidays}
+		ConfirmMinutes: intOr(oy.ConfirmMinutes, 60), RetentionDays: intOr(oy.RetentionDays, 14), OpenDates: oy.OpenOnHolidays}
 	if o.Timezone == "" {
 		o.Timezone = "Europe/Berlin"
 	}
@@ -308,6 +309,8 @@ func (oy officeYAML) build(file, path string) (*Office, error) {
 		return nil, fail("max_active_per_email", "%d is not between 1 and 100", o.MaxActivePerEmail)
 	case o.ConfirmMinutes < 5 || o.ConfirmMinutes > 24*60:
 		return nil, fail("confirm_minutes", "%d is not between 5 and 1440", o.ConfirmMinutes)
+	case o.RetentionDays < 1 || o.RetentionDays > 365:
+		return nil, fail("retention_days", "%d is not between 1 and 365", o.RetentionDays)
 	}
 	for _, d := range o.OpenDates {
 		if _, err := time.Parse(time.DateOnly, d); err != nil {

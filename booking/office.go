@@ -81,7 +81,9 @@ type Office struct {
 	MaxActivePerEmail int
 	ConfirmByEmail    bool
 	ConfirmMinutes    int
-	Services          []Service
+	// RetentionDays is how long after an appointment its personal data is kept.
+	RetentionDays int
+	Services      []Service
 	// Hours holds the opening ranges per weekday (time.Sunday = 0), sorted.
 	Hours [7][]TimeRange
 	// OpenDates are public holidays on which the office opens anyway.

@@ -17,6 +17,11 @@ import (
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
 // cleanText checks a free-text field: trimmed, 1..max runes, valid UTF-8, no
 // control characters (so no line breaks) and no bidirectional overrides.
 func cleanText(field, v string, minLen, max int) (string, error) {

@@ -218,3 +218,13 @@ func Enqueue(ctx context.Context, rdb redis.UniversalClient, msg Message) error 
 	}
 	return nil
 }
+
+// TrimDeadLetters drops the office's dead-lettered mails appended before
+// before: they carry names and addresses, so they follow the retention period.
+func TrimDeadLetters(ctx context.Context, rdb redis.UniversalClient, office string, before time.Time) error {
+	err := rdb.XTrimMinID(ctx, DeadLetterKey(office), strconv.FormatInt(before.UnixMilli(), 10)+"-0").Err()
+	if err != nil {
+		return fmt.Errorf("notify.TrimDeadLetters: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,88 @@
+package booking
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rathaus/rathaus/internal/redistest"
+	"github.com/rathaus/rathaus/internal/store"
+	"github.com/rathaus/rathaus/notify"
+)
+
+// TestForget books, lets the retention period pass and checks that no key
+// but the outbox (which the mail worker drains) still holds the name, the
+// address or the code; a younger appointment is kept.
+func TestForget(t *testing.T) {
+	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		b, o, clk := newBookings(t, st, "")
+		old, err := b.Book(ctx, o.ID, BookRequest{Service: "short", Start: slot, Name: "Zacharias Vergessen", Email: "zacharias@example.org", Phone: "0151 999"}, "de", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		young, err := b.Book(ctx, o.ID, BookRequest{Service: "short", Start: "2026-10-14T09:00:00+02:00", Name: "Bleibt Hier", Email: "bleibt@example.org"}, "de", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clk.Set(old.Appointment.End.Add(time.Duration(o.RetentionDays)*24*time.Hour + time.Minute))
+		n, err := b.Forget(ctx, o.ID, clk.Now())
+		if err != nil || n != 1 {
+			t.Fatalf("Forget = %d, %v", n, err)
+		}
+		if _, _, err := b.Get(ctx, old.Token); codeOf(err) != "appointment_not_found" {
+			t.Fatalf("old appointment still there: %v", err)
+		}
+		if a, _, err := b.Get(ctx, young.Token); err != nil || a.Name != "Bleibt Hier" {
+			t.Fatalf("young appointment: %+v, %v", a, err)
+		}
+		keys, err := st.Client.Keys(ctx, "*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range keys {
+			if k == notify.OutboxKey(o.ID) {
+				continue
+			}
+			dump := dumpKey(t, st, k)
+			for _, secret := range []string{"Zacharias", "zacharias@example.org", "0151 999", old.Appointment.Code, old.Appointment.ID} {
+				if strings.Contains(dump, secret) {
+					t.Errorf("key %s still holds %q after the retention period", k, secret)
+				}
+			}
+		}
+	})
+}
+
+// dumpKey returns everything a key holds as text.
+func dumpKey(t *testing.T, st *store.Store, k string) string {
+	t.Helper()
+	ctx := context.Background()
+	typ, _ := st.Client.Type(ctx, k).Result()
+	var parts []string
+	switch typ {
+	case "string":
+		v, _ := st.Client.Get(ctx, k).Result()
+		parts = append(parts, v)
+	case "hash":
+		m, _ := st.Client.HGetAll(ctx, k).Result()
+		for f, v := range m {
+			parts = append(parts, f, v)
+		}
+	case "zset":
+		v, _ := st.Client.ZRange(ctx, k, 0, -1).Result()
+		parts = append(parts, v...)
+	case "set":
+		v, _ := st.Client.SMembers(ctx, k).Result()
+		parts = append(parts, v...)
+	case "stream":
+		msgs, _ := st.Client.XRange(ctx, k, "-", "+").Result()
+		for _, m := range msgs {
+			for f, v := range m.Values {
+				parts = append(parts, f, v.(string))
+			}
+		}
+	}
+	return strings.Join(parts, "\n")
+}
