@@ -1,13 +1,10 @@
 package notify
 
 import (
-	"bytes"
-	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/rathaus/rathaus/internal/icaltest"
 )
 
 var berlin = mustLoad("Europe/Berlin")
@@ -49,55 +46,5 @@ func testMessage(id, kind string, seq int, start time.Time) Message {
 	return m
 }
 
-// icalJS is what tools/js/icalparse.mjs (ical.js) reads from an iCalendar object.
-type icalJS struct {
-	Method    string   `json:"method"`
-	Version   string   `json:"version"`
-	Timezones []string `json:"timezones"`
-	Events    []struct {
-		UID         string   `json:"uid"`
-		Sequence    int      `json:"sequence"`
-		Summary     string   `json:"summary"`
-		Location    string   `json:"location"`
-		Description string   `json:"description"`
-		Status      string   `json:"status"`
-		StartUTC    string   `json:"startUTC"`
-		EndUTC      string   `json:"endUTC"`
-		StartDate   string   `json:"startDate"`
-		EndDate     string   `json:"endDate"`
-		TZID        string   `json:"tzid"`
-		Organizer   string   `json:"organizer"`
-		OrganizerCN string   `json:"organizerCN"`
-		Attendees   []string `json:"attendees"`
-		Alarms      []string `json:"alarms"`
-	} `json:"events"`
-}
-
-// parseWithICALJS runs ical.js (node) on ics. A missing node or ical.js
-// fails the test with the install hint: it never skips.
-func parseWithICALJS(t testing.TB, ics []byte) icalJS {
-	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", "tools", "js"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Fatal("node not found in PATH: install Node.js 20+ (Debian: apt-get install -y nodejs npm)")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "ical.js")); err != nil {
-		t.Fatalf("ical.js is not installed: run `npm ci --prefix tools/js` in the repository root (.ci/run does this): %v", err)
-	}
-	cmd := exec.Command("node", filepath.Join(dir, "icalparse.mjs"))
-	cmd.Stdin = bytes.NewReader(ics)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("ical.js could not parse the calendar: %v\n%s\n%s", err, stderr.String(), ics)
-	}
-	var res icalJS
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatalf("icalparse output: %v: %s", err, out)
-	}
-	return res
-}
+// parseWithICALJS runs ical.js (node) on ics; see internal/icaltest.
+func parseWithICALJS(t testing.TB, ics []byte) icaltest.Calendar { return icaltest.ParseJS(t, ics) }
