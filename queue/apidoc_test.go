@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"regexp"
@@ -49,4 +50,49 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 			t.Errorf("%s %s: the method is not documented", rt.Method, path)
 		}
 	}
+}
+
+// TestResponsesMatchOpenAPI checks real responses against the documented schemas.
+func TestResponsesMatchOpenAPI(t *testing.T) {
+	doc, err := openapi3.NewLoader().LoadFromData(apidoc.JSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(what, schema string, body []byte, pick func(map[string]any) any) {
+		t.Helper()
+		var v map[string]any
+		if err := json.Unmarshal(body, &v); err != nil {
+			t.Fatalf("%s: %v: %s", what, err, body)
+		}
+		var val any = v
+		if pick != nil {
+			val = pick(v)
+		}
+		if err := doc.Components.Schemas[schema].Value.VisitJSON(val); err != nil {
+			t.Errorf("%s does not match %s: %v\n%s", what, schema, err, body)
+		}
+	}
+	field := func(k string) func(map[string]any) any { return func(m map[string]any) any { return m[k] } }
+	s := newTestServer(t, redistest.OpenURL(t, ""), at(t, "2026-10-01 09:00"), func(c *Config) {
+		c.Closures = fixedClosure{&Closure{ID: "c", From: "2026-10-01", Until: "2026-10-01", Title: "T", Message: "M"}}
+	})
+	s.svc.closures = nil
+	_, body := s.do(t, "POST", "/api/v1/offices/testamt/tickets", map[string]string{"service": "pass"}, false)
+	check("POST tickets", "IssuedTicket", body, nil)
+	var iss Issued
+	_ = json.Unmarshal(body, &iss)
+	_, body = s.do(t, "GET", "/api/v1/tickets/"+iss.Token, nil, false)
+	check("GET tickets/{token}", "QueueTicket", body, field("ticket"))
+	staff := "/api/v1/staff/offices/testamt"
+	_, body = s.do(t, "POST", staff+"/counters/1/open", nil, true)
+	check("open", "Counter", body, field("counter"))
+	_, body = s.do(t, "POST", staff+"/counters/1/call-next", nil, true)
+	check("call-next", "StaffTicket", body, field("ticket"))
+	_, body = s.do(t, "POST", staff+"/tickets/B001/finish", nil, true)
+	check("finish", "StaffTicket", body, field("ticket"))
+	_, body = s.do(t, "GET", staff+"/stats?from=2026-10-01&to=2026-10-01", nil, true)
+	check("stats", "StatRow", body, func(m map[string]any) any { return m["days"].([]any)[0] })
+	s.svc.closures = fixedClosure{&Closure{ID: "c", From: "2026-10-01", Until: "2026-10-01", Title: "T", Message: "M"}}
+	_, body = s.do(t, "GET", "/api/v1/offices/testamt/display", nil, false)
+	check("display", "Display", body, nil)
 }

@@ -2,11 +2,14 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/rathaus/rathaus/internal/apperr"
 )
 
 // Hub fans the office event streams out to this process's subscribers (SSE
@@ -54,15 +57,24 @@ func newHub(src eventSource, log *slog.Logger) *Hub {
 
 // Close stops every reader and closes every subscription.
 func (h *Hub) Close() {
+	h.mu.Lock()
 	h.stop()
+	h.mu.Unlock()
 	h.wg.Wait()
 }
+
+// errHubClosed is returned by Subscribe after Close (the server is stopping).
+var errHubClosed = apperr.Unavailable(errors.New("queue: event hub closed"))
 
 // Subscribe returns a subscription to office's events. It returns once the
 // office's reader has fixed its starting point, so that every event appended
 // after Subscribe returns is delivered.
 func (h *Hub) Subscribe(ctx context.Context, office string) (*Subscription, error) {
 	h.mu.Lock()
+	if h.ctx.Err() != nil {
+		h.mu.Unlock()
+		return nil, errHubClosed
+	}
 	f, ok := h.feeds[office]
 	if !ok {
 		f = &feed{subs: map[*Subscription]struct{}{}, ready: make(chan struct{})}

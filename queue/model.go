@@ -1,12 +1,3 @@
-// Package queue owns the walk-in queue of an office: tickets drawn at the kiosk,
-// appointment check-ins, counters calling the next ticket, the ticket actions
-// of staff, the office event stream that feeds the waiting-room displays over
-// Server-Sent Events, waiting-time estimates and daily statistics.
-//
-// Every state change is one Lua script that also appends its event to the
-// office's event stream (internal/events), so a display is told exactly what
-// happened. Payloads towards displays and citizens carry ticket numbers,
-// services and counters only, never a name.
 package queue
 
 import (

@@ -2,7 +2,11 @@ package queue
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
+
+	"github.com/rathaus/rathaus/internal/apperr"
 )
 
 // backlogPage is how many events one XRANGE of a resuming stream reads.
@@ -25,12 +29,22 @@ func (s *Service) EventsAfter(ctx context.Context, officeID, after string) ([]Ev
 	}
 }
 
+// subscribeWait is how long a new stream waits for the office's reader to
+// start (the store may be down); then it fails with 503 and the client retries.
+const subscribeWait = 5 * time.Second
+
 // SubscribeOffice subscribes to the office's events in this process.
 func (s *Service) SubscribeOffice(ctx context.Context, officeID string) (*Subscription, error) {
 	if _, err := s.office(officeID); err != nil {
 		return nil, err
 	}
-	return s.hub.Subscribe(ctx, officeID)
+	wctx, cancel := context.WithTimeout(ctx, subscribeWait)
+	defer cancel()
+	sub, err := s.hub.Subscribe(wctx, officeID)
+	if err != nil && ctx.Err() == nil && !errors.Is(err, errHubClosed) {
+		return nil, apperr.Unavailable(fmt.Errorf("queue.SubscribeOffice: %w", err))
+	}
+	return sub, err
 }
 
 // Heartbeat is the interval of SSE heartbeats.
