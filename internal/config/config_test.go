@@ -24,6 +24,7 @@ func TestFromEnvDefaults(t *testing.T) {
 	}
 	want := Config{Addr: ":8080", BaseURL: "http://localhost:8080", MailDir: "./mail-out",
 		MailFrom: "Bürgerbüro <noreply@localhost>", LogLevel: "info", ShutdownTimeout: 15 * time.Second}
+	want.Limits, want.ReleaseDelay, want.ReleaseWindow = defaultLimits, 30*time.Minute, 30*time.Minute
 	if d := cmp.Diff(want, c); d != "" {
 		t.Fatalf("defaults (-want +got):\n%s", d)
 	}
@@ -168,5 +169,36 @@ func TestParseSMTPURL(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestVarsTable(t *testing.T) {
+	seen := map[string]bool{}
+	for _, v := range Vars {
+		if !strings.HasPrefix(v.Name, "RATHAUS_") || seen[v.Name] || v.Help == "" || v.set == nil {
+			t.Errorf("variable %+v is misnamed, listed twice or undocumented", v.Name)
+		}
+		seen[v.Name] = true
+	}
+	if d := cmp.Diff(Default(), mustFromEnv(t, env())); d != "" {
+		t.Fatalf("Default differs from an empty environment:\n%s", d)
+	}
+}
+
+func mustFromEnv(t *testing.T, getenv func(string) string) Config {
+	t.Helper()
+	c, err := FromEnv(getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestRedisURLErrorHidesPassword(t *testing.T) {
+	for _, url := range []string{"redis://:geheim@a:1,b:2", "redis://:geheim@h:0", "geheim@h:6379", "redis+cluster://:geheim@a:1/3"} {
+		_, err := FromEnv(env("RATHAUS_REDIS_URL", url))
+		if err == nil || strings.Contains(err.Error(), "geheim") {
+			t.Errorf("%s: err = %v, want an error without the password", url, err)
+		}
 	}
 }
