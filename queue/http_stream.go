@@ -42,7 +42,9 @@ func writeHeartbeat(c *gin.Context) error {
 // handleDisplayStream handles GET /api/v1/offices/:office/display/stream.
 // With Last-Event-ID (header, or the last_event_id query parameter for the
 // first connection) it first replays what came after it, then follows live;
-// events already replayed are skipped, so nothing is missed or doubled.
+// events already replayed are skipped, so nothing is missed or doubled. When
+// the stream was trimmed past that id, a "reset" event tells the display to
+// reload the snapshot first.
 func (h *HTTP) handleDisplayStream(c *gin.Context) {
 	ctx := c.Request.Context()
 	office := c.Param("office")
@@ -60,13 +62,17 @@ func (h *HTTP) handleDisplayStream(c *gin.Context) {
 	}
 	defer sub.Close()
 	var backlog []Event
+	gap := false
 	if last != "" {
-		if backlog, err = h.svc.EventsAfter(ctx, office, last); err != nil {
+		if backlog, gap, err = h.svc.eventsAfter(ctx, office, last); err != nil {
 			httpx.Error(c, err)
 			return
 		}
 	}
 	startSSE(c)
+	if gap && writeEvent(c, "", "reset", "{}") != nil {
+		return // events after Last-Event-ID were trimmed: the display reloads the snapshot
+	}
 	sent := last
 	send := func(ev Event) error {
 		if sent != "" && !eventAfter(ev.ID, sent) {

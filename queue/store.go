@@ -84,12 +84,13 @@ local function load(num)
 end
 local function save(t) redis.call('HSET', K_TICKETS, t.number, cjson.encode(t)) end
 
+-- enqueue puts t into its service's queue; the queue expires with the day's meta.
 local function enqueue(t)
-  if t.kind == 'appointment' then
-    redis.call('ZADD', apptKey(t.service), t.due, t.number)
-  else
-    redis.call('ZADD', walkKey(t.service), t.arrival, t.number)
-  end
+  local key, score = walkKey(t.service), t.arrival
+  if t.kind == 'appointment' then key, score = apptKey(t.service), t.due end
+  redis.call('ZADD', key, score, t.number)
+  local ttl = redis.call('TTL', K_META)
+  if ttl > 0 then redis.call('EXPIRE', key, ttl) end
 end
 local function dequeue(t)
   local a, w = apptKey(t.service), walkKey(t.service)

@@ -63,6 +63,18 @@ func (s *redisStore) readEvents(ctx context.Context, office, after string, block
 	return out, nil
 }
 
+// firstEventID returns the id of the oldest event kept, "" for an empty stream.
+func (s *redisStore) firstEventID(ctx context.Context, office string) (string, error) {
+	msgs, err := s.rdb.XRangeN(ctx, events.Key(office), "-", "+", 1).Result()
+	if err != nil {
+		return "", store.Wrap("queue.firstEventID", err)
+	}
+	if len(msgs) == 0 {
+		return "", nil
+	}
+	return msgs[0].ID, nil
+}
+
 // rangeEvents returns up to count events after the id after (XRANGE), oldest first.
 func (s *redisStore) rangeEvents(ctx context.Context, office, after string, count int64) ([]Event, error) {
 	msgs, err := s.rdb.XRangeN(ctx, events.Key(office), after, "+", count+1).Result()

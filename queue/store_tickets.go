@@ -49,15 +49,12 @@ if apptID ~= '' then
   redis.call('HSET', K_META, 'appt:' .. apptID, number)
 end
 note(t, 'issue', by, nil)
+redis.call('EXPIRE', K_META, shortTTL)
 save(t)
 enqueue(t)
 redis.call('HSET', K_TOKENS, tokenHash, number)
 event('issued', {number = number, service = service})
-
-redis.call('EXPIRE', K_META, shortTTL)
 redis.call('EXPIRE', K_TOKENS, shortTTL)
-redis.call('EXPIRE', apptKey(service), shortTTL)
-redis.call('EXPIRE', walkKey(service), shortTTL)
 redis.call('EXPIRE', K_TICKETS, longTTL)
 return {1, cjson.encode(t)}
 `)

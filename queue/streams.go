@@ -15,15 +15,28 @@ const backlogPage = 500
 // EventsAfter returns the office's events after the stream id after, oldest
 // first, all of them (page by page): what a display missed while away.
 func (s *Service) EventsAfter(ctx context.Context, officeID, after string) ([]Event, error) {
+	evs, _, err := s.eventsAfter(ctx, officeID, after)
+	return evs, err
+}
+
+// eventsAfter is EventsAfter that also reports a gap: the stream was trimmed
+// (MAXLEN) past the id after, so events may be lost and the display must
+// reload its snapshot.
+func (s *Service) eventsAfter(ctx context.Context, officeID, after string) ([]Event, bool, error) {
+	first, err := s.st.firstEventID(ctx, officeID)
+	if err != nil {
+		return nil, false, err
+	}
+	gap := first != "" && after != "0-0" && eventAfter(first, after)
 	var out []Event
 	for {
 		evs, err := s.st.rangeEvents(ctx, officeID, after, backlogPage)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		out = append(out, evs...)
 		if len(evs) < backlogPage {
-			return out, nil
+			return out, gap, nil
 		}
 		after = evs[len(evs)-1].ID
 	}

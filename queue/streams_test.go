@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rathaus/rathaus/internal/redistest"
 	"github.com/rathaus/rathaus/internal/store"
@@ -194,6 +195,38 @@ func TestTicketStream(t *testing.T) {
 		}
 		if _, err := stream.next(); err == nil {
 			t.Fatal("stream goes on after the ticket was finished")
+		}
+	})
+}
+
+// TestDisplayStreamHeartbeatAndReset: heartbeats arrive as comment lines, and
+// a Last-Event-ID older than the trimmed stream gets a "reset" first.
+func TestDisplayStreamHeartbeatAndReset(t *testing.T) {
+	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
+		s := newTestServer(t, st, at(t, "2026-10-01 09:00"), func(c *Config) { c.Options.Heartbeat = 20 * time.Millisecond })
+		s.do(t, "POST", "/api/v1/offices/testamt/tickets", map[string]string{"service": "pass"}, false)
+		c := openSSE(t, s.URL+"/api/v1/offices/testamt/display/stream", "1-0")
+		ev, err := c.next()
+		if err != nil || ev.Name != "reset" {
+			t.Fatalf("first event %+v %v, want reset", ev, err)
+		}
+		if ev := c.nextNamed(t, "issued"); ev.ID == "" {
+			t.Fatal("replayed event without id")
+		}
+		for {
+			line, err := c.r.ReadString('\n')
+			if err != nil {
+				t.Fatal(err)
+			}
+			if line == ": heartbeat\n" {
+				break
+			}
+		}
+		// resuming from the snapshot's id (still in the stream) needs no reset
+		c2 := openSSE(t, s.URL+"/api/v1/offices/testamt/display/stream", displayID(t, s))
+		s.do(t, "POST", "/api/v1/offices/testamt/tickets", map[string]string{"service": "pass"}, false)
+		if ev, err := c2.next(); err != nil || ev.Name != "issued" {
+			t.Fatalf("got %+v %v, want the new issued event and no reset", ev, err)
 		}
 	})
 }
