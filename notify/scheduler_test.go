@@ -182,7 +182,9 @@ func TestScheduler_DSTReminders(t *testing.T) {
 		ctx := context.Background()
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				st.Client.Del(ctx, OutboxKey("geesthacht"), SchedLastKey("reminders:geesthacht"))
+				// one DEL per key: the two keys live in different cluster slots
+				st.Client.Del(ctx, OutboxKey("geesthacht"))
+				st.Client.Del(ctx, SchedLastKey("reminders:geesthacht"))
 				due := ReminderDue(tt.start, 24*time.Hour)
 				if !due.Equal(tt.due) {
 					t.Fatalf("due %s, want %s", due.UTC(), tt.due)

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,6 +68,7 @@ func (s *Server) start(t testing.TB) {
 	t.Helper()
 	s.cmd = exec.Command("redis-server", s.args...)
 	s.cmd.Stdout, s.cmd.Stderr = io.Discard, io.Discard
+	s.cmd.SysProcAttr = procAttr() // dies with the test binary, even when shared
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("redistest: start redis-server: %v", err)
 	}
@@ -127,23 +129,57 @@ type Backend struct {
 	Open func(t testing.TB) *store.Store
 }
 
-// Backends are the stores every store test runs against: a real redis-server
-// and the embedded default.
-var Backends = []Backend{
+// Backends are the stores every store test runs against, chosen by
+// RATHAUS_TEST_BACKENDS (comma-separated names of AllBackends; default
+// "redis,embedded", so the normal suite stays fast).
+var Backends = selectBackends(os.Getenv(BackendsEnv))
+
+// BackendsEnv names the variable that selects Backends.
+const BackendsEnv = "RATHAUS_TEST_BACKENDS"
+
+// AllBackends are every backend by name: a fresh redis-server per test, the
+// embedded store, and a Redis Cluster (three masters) and a Sentinel set-up
+// (primary, replica, three sentinels) that are started once per test binary
+// and flushed before each test.
+var AllBackends = []Backend{
 	{Name: "redis", Open: func(t testing.TB) *store.Store {
 		s := Start(t)
 		return OpenURL(t, s.URL())
 	}},
 	{Name: "embedded", Open: func(t testing.TB) *store.Store { return OpenURL(t, "") }},
+	{Name: "cluster", Open: func(t testing.TB) *store.Store { return openFlushed(t, SharedCluster(t).URL()) }},
+	{Name: "sentinel", Open: func(t testing.TB) *store.Store { return openFlushed(t, SharedSentinel(t).URL()) }},
 }
 
-// OpenURL opens a store from a RATHAUS_REDIS_URL value and closes it when the test ends.
+func selectBackends(names string) []Backend {
+	if strings.TrimSpace(names) == "" {
+		names = "redis,embedded"
+	}
+	var out []Backend
+	for _, n := range strings.Split(names, ",") {
+		found := false
+		for _, b := range AllBackends {
+			if b.Name == strings.TrimSpace(n) {
+				out, found = append(out, b), true
+			}
+		}
+		if !found {
+			panic(fmt.Sprintf("redistest: %s names unknown backend %q", BackendsEnv, n))
+		}
+	}
+	return out
+}
+
+// OpenURL opens a store from a RATHAUS_REDIS_URL value and closes it when the
+// test ends. The client carries SlotCheck, so a script whose KEYS span two
+// hash tags fails the test on every backend, not only on a cluster.
 func OpenURL(t testing.TB, url string) *store.Store {
 	t.Helper()
 	st, err := store.Open(url, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatalf("redistest: open store %q: %v", url, err)
 	}
+	st.Client.AddHook(SlotCheck(t))
 	t.Cleanup(func() { st.Close() })
 	return st
 }

@@ -1,0 +1,7 @@
+package redistest
+
+import "syscall"
+
+// procAttr makes a started server die with the test process (a shared cluster
+// outlives every single test, so no t.Cleanup stops it).
+func procAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} }
