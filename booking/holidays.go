@@ -2,6 +2,8 @@ package booking
 
 import (
 	"slices"
+	"strconv"
+	"sync"
 	"time"
 )
 
@@ -70,8 +72,22 @@ type Holiday struct {
 	Name Text
 }
 
+// holidayCache keeps the computed holidays per state and year.
+var holidayCache sync.Map // "SH-2026" -> []Holiday
+
 // Holidays returns the public holidays of state in year, sorted by date.
+// The slice is shared: callers must not change it.
 func Holidays(state string, year int) []Holiday {
+	key := state + "-" + strconv.Itoa(year)
+	if v, ok := holidayCache.Load(key); ok {
+		return v.([]Holiday)
+	}
+	out := computeHolidays(state, year)
+	holidayCache.Store(key, out)
+	return out
+}
+
+func computeHolidays(state string, year int) []Holiday {
 	var out []Holiday
 	es := EasterSunday(year)
 	for _, h := range holidays {

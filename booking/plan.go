@@ -170,25 +170,79 @@ func (r Used) At(u Unit) int {
 // start not before earliest and existing as a local time.
 func (o *Office) FreeStarts(p DayPlan, used Used, n int, earliest time.Time) []Unit {
 	var out []Unit
+	o.eachFreeStart(p, used, n, earliest, func(u Unit) { out = append(out, u) })
+	return out
+}
+
+// CountFreeStarts is len(FreeStarts(…)) without building the list.
+func (o *Office) CountFreeStarts(p DayPlan, used Used, n int, earliest time.Time) int {
+	c := 0
+	o.eachFreeStart(p, used, n, earliest, func(Unit) { c++ })
+	return c
+}
+
+// eachFreeStart calls fn for each free start of the day plan. On ordinary days
+// it works on wall-clock units alone; on the two DST days (23 and 25 hours)
+// it checks every start as an instant.
+func (o *Office) eachFreeStart(p DayPlan, used Used, n int, earliest time.Time, fn func(Unit)) {
+	minUnit, ok := o.firstUnit(p.Date, earliest)
+	if !ok {
+		return
+	}
+	regular := o.dayHours(p.Date) == 24
 	for _, w := range p.Windows {
-		for s := w.From; s+Unit(n) <= w.To; s++ {
-			t, exists := o.UnitTime(p.Date, s)
-			if !exists || t.Before(earliest) {
-				continue
-			}
-			free := true
-			for u := s; u < s+Unit(n); u++ {
-				if used.At(u) >= w.Seats {
-					free = false
-					break
-				}
-			}
-			if free {
-				out = append(out, s)
+		// full counts the full units in [s, s+n) as s slides along the window.
+		full := 0
+		for u := w.From; u < w.From+Unit(n) && u < w.To; u++ {
+			if used.At(u) >= w.Seats {
+				full++
 			}
 		}
+		for s := w.From; s+Unit(n) <= w.To; s++ {
+			if s > w.From {
+				if used.At(s-1) >= w.Seats {
+					full--
+				}
+				if used.At(s+Unit(n)-1) >= w.Seats {
+					full++
+				}
+			}
+			if full > 0 || s < minUnit {
+				continue
+			}
+			if !regular {
+				t, exists := o.UnitTime(p.Date, s)
+				if !exists || t.Before(earliest) {
+					continue
+				}
+			}
+			fn(s)
+		}
 	}
-	return out
+}
+
+// firstUnit returns the first unit of d not before earliest (exact on
+// ordinary days; on DST days eachFreeStart checks instants as well), and false
+// when all of d lies before earliest.
+func (o *Office) firstUnit(d Date, earliest time.Time) (Unit, bool) {
+	e := earliest.In(o.Location)
+	switch ed := DateOf(e); {
+	case d.Before(ed):
+		return 0, false
+	case ed.Before(d):
+		return 0, true
+	}
+	min := e.Hour()*60 + e.Minute()
+	u := min / o.SlotMinutes
+	if min%o.SlotMinutes != 0 || e.Second() != 0 || e.Nanosecond() != 0 {
+		u++
+	}
+	return Unit(u), true
+}
+
+// dayHours returns the length of d in the office's time zone in hours.
+func (o *Office) dayHours(d Date) int {
+	return int(d.AddDays(1).Midnight(o.Location).Sub(d.Midnight(o.Location)).Hours())
 }
 
 // Earliest returns the earliest bookable instant from now (the lead time).

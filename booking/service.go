@@ -142,17 +142,19 @@ func (s *Bookings) day(o *Office, svc Service, d Date, snap snapshot, now time.T
 		da.Status = DayFull
 		return da
 	}
-	starts := o.FreeStarts(p, snap.used[d], o.Units(svc.DurationMinutes), o.Earliest(now))
-	da.FreeSlots = len(starts)
-	da.Status = DayOpen
-	if da.FreeSlots == 0 {
-		da.Status = DayFull
-	}
+	n := o.Units(svc.DurationMinutes)
 	if withStarts {
-		for _, u := range starts {
+		for _, u := range o.FreeStarts(p, snap.used[d], n, o.Earliest(now)) {
 			t, _ := o.UnitTime(d, u)
 			da.Starts = append(da.Starts, t)
 		}
+		da.FreeSlots = len(da.Starts)
+	} else {
+		da.FreeSlots = o.CountFreeStarts(p, snap.used[d], n, o.Earliest(now))
+	}
+	da.Status = DayOpen
+	if da.FreeSlots == 0 {
+		da.Status = DayFull
 	}
 	return da
 }

@@ -1,0 +1,57 @@
+package booking
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/rathaus/rathaus/internal/redistest"
+)
+
+// countTrips counts the round trips a client makes: one per command sent
+// alone, one per pipeline.
+type countTrips struct{ n atomic.Int64 }
+
+func (c *countTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *countTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+func (c *countTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
+
+// TestRoundTrips pins the cost of the hot paths: eight weeks of availability
+// is one round trip, a booking is one read and one script call.
+func TestRoundTrips(t *testing.T) {
+	st := redistest.Backends[0].Open(t)
+	ctx := context.Background()
+	b, o, _ := newBookings(t, st, "")
+	// Load the scripts first: the first call of a script may add an EVAL after a NOSCRIPT.
+	if _, err := b.Book(ctx, o.ID, req("warm@example.org", slot), "de", nil); err != nil {
+		t.Fatal(err)
+	}
+	trips := &countTrips{}
+	st.Client.AddHook(trips)
+
+	if _, err := b.Availability(ctx, o.ID, "short", Date{2026, 10, 1}, Date{2026, 11, 25}); err != nil {
+		t.Fatal(err)
+	}
+	if n := trips.n.Swap(0); n != 1 {
+		t.Fatalf("availability of 8 weeks took %d round trips, want 1", n)
+	}
+	if _, err := b.Book(ctx, o.ID, req("trip@example.org", "2026-10-05T10:00:00+02:00"), "de", nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := trips.n.Swap(0); n != 2 {
+		t.Fatalf("a booking took %d round trips, want 2 (one read, one script)", n)
+	}
+}
