@@ -28,7 +28,6 @@ func (c *countTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 	}
 }
 
-
 // TestRoundTrips pins the cost of the hot paths: eight weeks of availability
 // is one round trip, a booking is one read and one script call.
 func TestRoundTrips(t *testing.T) {
