@@ -24,7 +24,7 @@ func TestHTTPTicketCreate(t *testing.T) {
 				t.Fatal(err)
 			}
 			if got.Ticket.Number != "A001" || got.Ticket.Position != 1 || !strings.HasPrefix(got.Token, "testamt.20261001.") ||
-				got.StatusURL != "http://localhost:8080/api/v1/tickets/"+got.Token {
+				got.StatusURL != "http://localhost:8080/t/"+got.Token {
 				t.Fatalf("response %s", body)
 			}
 			resp, body = s.do(t, "GET", "/api/v1/tickets/"+got.Token, nil, false)

@@ -99,7 +99,8 @@ type TicketView struct {
 	AppointmentAt        string `json:"appointment_at,omitempty"`
 }
 
-// Issued is a freshly drawn (or checked-in) ticket with its secret token.
+// Issued is a freshly drawn (or checked-in) ticket with its secret token and
+// the address of the status page (/t/{token}) that the kiosk shows as a QR code.
 type Issued struct {
 	Ticket    TicketView `json:"ticket"`
 	Token     string     `json:"token"`
@@ -160,7 +161,7 @@ func (s *Service) issue(ctx context.Context, o *booking.Office, now time.Time, r
 	if err != nil {
 		return nil, err
 	}
-	return &Issued{Ticket: *view, Token: token, StatusURL: s.baseURL + "/api/v1/tickets/" + token, Existing: code == 2}, nil
+	return &Issued{Ticket: *view, Token: token, StatusURL: s.baseURL + "/t/" + token, Existing: code == 2}, nil
 }
 
 // CheckIn makes the ticket of the office's appointment with code: called at
