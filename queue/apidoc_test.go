@@ -73,10 +73,8 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 		}
 	}
 	field := func(k string) func(map[string]any) any { return func(m map[string]any) any { return m[k] } }
-	s := newTestServer(t, redistest.OpenURL(t, ""), at(t, "2026-10-01 09:00"), func(c *Config) {
-		c.Closures = fixedClosure{&Closure{ID: "c", From: "2026-10-01", Until: "2026-10-01", Title: "T", Message: "M"}}
-	})
-	s.svc.closures = nil
+	closures := &switchClosure{}
+	s := newTestServer(t, redistest.OpenURL(t, ""), at(t, "2026-10-01 09:00"), func(c *Config) { c.Closures = closures })
 	_, body := s.do(t, "POST", "/api/v1/offices/testamt/tickets", map[string]string{"service": "pass"}, false)
 	check("POST tickets", "IssuedTicket", body, nil)
 	var iss Issued
@@ -92,7 +90,7 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	check("finish", "StaffTicket", body, field("ticket"))
 	_, body = s.do(t, "GET", staff+"/stats?from=2026-10-01&to=2026-10-01", nil, true)
 	check("stats", "StatRow", body, func(m map[string]any) any { return m["days"].([]any)[0] })
-	s.svc.closures = fixedClosure{&Closure{ID: "c", From: "2026-10-01", Until: "2026-10-01", Title: "T", Message: "M"}}
+	closures.set(&Closure{ID: "c", From: "2026-10-01", Until: "2026-10-01", Title: "T", Message: "M"})
 	_, body = s.do(t, "GET", "/api/v1/offices/testamt/display", nil, false)
 	check("display", "Display", body, nil)
 }
