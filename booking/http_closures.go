@@ -60,15 +60,25 @@ func toClosureJSON(c Closure, o *Office, lang string, withAuthor bool) ClosureJS
 	return out
 }
 
-// handleClosureIndex handles GET /api/v1/offices/:office/closures.
-func (h *HTTP) handleClosureIndex(c *gin.Context) {
+// officeClosures returns the route's office and its current and future
+// closures, or writes the error.
+func (h *HTTP) officeClosures(c *gin.Context) (*Office, []Closure, bool) {
 	o, ok := h.office(c)
 	if !ok {
-		return
+		return nil, nil, false
 	}
 	list, err := h.bookings.Closures(c.Request.Context(), o.ID)
 	if err != nil {
 		httpx.Error(c, err)
+		return nil, nil, false
+	}
+	return o, list, true
+}
+
+// handleClosureIndex handles GET /api/v1/offices/:office/closures.
+func (h *HTTP) handleClosureIndex(c *gin.Context) {
+	o, list, ok := h.officeClosures(c)
+	if !ok {
 		return
 	}
 	out := make([]ClosureJSON, len(list))
@@ -124,13 +134,8 @@ type atomEntry struct {
 // handleClosureAtom handles GET /api/v1/offices/:office/closures.atom: an
 // Atom feed for the town's website.
 func (h *HTTP) handleClosureAtom(c *gin.Context) {
-	o, ok := h.office(c)
+	o, list, ok := h.officeClosures(c)
 	if !ok {
-		return
-	}
-	list, err := h.bookings.Closures(c.Request.Context(), o.ID)
-	if err != nil {
-		httpx.Error(c, err)
 		return
 	}
 	lang := httpx.Lang(c)
