@@ -28,6 +28,7 @@ type ConfigError struct {
 	Msg   string
 }
 
+// Error returns "file:line: field: message".
 func (e *ConfigError) Error() string {
 	loc := e.File
 	if e.Line > 0 {
@@ -83,6 +84,7 @@ type officeYAML struct {
 	HoldMinutes         *int                   `yaml:"hold_minutes"`
 	MaxActivePerEmail   *int                   `yaml:"max_active_per_email"`
 	ConfirmByEmail      bool                   `yaml:"confirm_by_email"`
+	ProofOfWork         bool                   `yaml:"proof_of_work"`
 	ConfirmMinutes      *int                   `yaml:"confirm_minutes"`
 	RetentionDays       *int                   `yaml:"retention_days"`
 	Services            []serviceYAML          `yaml:"services"`
@@ -273,7 +275,8 @@ func (oy officeYAML) build(file, path string) (*Office, error) {
 		SlotMinutes: intOr(oy.SlotMinutes, 5), LeadMinutes: intOr(oy.LeadMinutes, 60),
 		HorizonDays: intOr(oy.HorizonDays, 56), HoldMinutes: intOr(oy.HoldMinutes, 10),
 		MaxActivePerEmail: intOr(oy.MaxActivePerEmail, 2), ConfirmByEmail: oy.ConfirmByEmail,
-		ConfirmMinutes: intOr(oy.ConfirmMinutes, 60), RetentionDays: intOr(oy.RetentionDays, 14), OpenDates: oy.OpenOnHolidays}
+		ConfirmMinutes: intOr(oy.ConfirmMinutes, 60), RetentionDays: intOr(oy.RetentionDays, 14), OpenDates: oy.OpenOnHolidays,
+		ProofOfWork: oy.ProofOfWork}
 	if o.Timezone == "" {
 		o.Timezone = "Europe/Berlin"
 	}

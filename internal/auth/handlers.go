@@ -14,6 +14,15 @@ import (
 type HTTP struct {
 	svc    *Service
 	secure bool // public URL is https: __Host- cookie with Secure
+	// Audit, when set, is told of logins, failed logins and logouts: the
+	// username (as typed, for failures), the action and the status.
+	Audit func(c *gin.Context, actor, action string, status int)
+}
+
+func (h *HTTP) audit(c *gin.Context, actor, action string, status int) {
+	if h.Audit != nil {
+		h.Audit(c, actor, action, status)
+	}
 }
 
 // NewHTTP returns the HTTP side of svc; secure says whether the public URL is https.
@@ -46,23 +55,40 @@ func (h *HTTP) handleLogin(c *gin.Context) {
 		httpx.Error(c, err)
 		return
 	}
-	token, csrf, u, err := h.svc.Login(c.Request.Context(), strings.TrimSpace(req.Username), req.Password)
+	username := strings.TrimSpace(req.Username)
+	token, csrf, u, err := h.svc.Login(c.Request.Context(), username, req.Password)
 	if err != nil {
 		httpx.Error(c, err)
+		h.audit(c, h.knownOrNot(c, username), "login_failed", c.Writer.Status())
 		return
 	}
+	h.audit(c, u.Username, "login", http.StatusOK)
 	http.SetCookie(c.Writer, &http.Cookie{Name: h.CookieName(), Value: token, Path: "/", HttpOnly: true,
 		Secure: h.secure, SameSite: http.SameSiteStrictMode, MaxAge: int(absoluteTimeout.Seconds())})
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, gin.H{"token": token, "csrf_token": csrf, "user": u})
 }
 
+// knownOrNot returns username if such a user exists, else "(unknown)": a
+// password typed into the username field must not reach the audit log.
+func (h *HTTP) knownOrNot(c *gin.Context, username string) string {
+	if !usernameRE.MatchString(username) || h.Audit == nil {
+		return "(unknown)"
+	}
+	if _, err := h.svc.st.getUser(c.Request.Context(), username); err != nil {
+		return "(unknown)"
+	}
+	return username
+}
+
 // handleLogout handles POST /api/v1/auth/logout.
 func (h *HTTP) handleLogout(c *gin.Context) {
-	if err := h.svc.Logout(c.Request.Context(), MustPrincipal(c)); err != nil {
+	p := MustPrincipal(c)
+	if err := h.svc.Logout(c.Request.Context(), p); err != nil {
 		httpx.Error(c, err)
 		return
 	}
+	h.audit(c, p.User.Username, "logout", http.StatusOK)
 	http.SetCookie(c.Writer, &http.Cookie{Name: h.CookieName(), Value: "", Path: "/", HttpOnly: true,
 		Secure: h.secure, SameSite: http.SameSiteStrictMode, MaxAge: -1})
 	c.JSON(http.StatusOK, gin.H{"logged_out": true})
@@ -127,6 +153,16 @@ func RequireOffice() gin.HandlerFunc {
 		}
 		c.Next()
 	}
+}
+
+// PrincipalOf returns the caller that Require authenticated, if it did.
+func PrincipalOf(c *gin.Context) (Principal, bool) {
+	v, ok := c.Get(principalKey)
+	if !ok {
+		return Principal{}, false
+	}
+	p, ok := v.(Principal)
+	return p, ok
 }
 
 // MustPrincipal returns the caller that Require authenticated.
