@@ -1,2 +1,143 @@
-import { setupPage } from './app.js';
-setupPage('admin.title', async () => {});
+// Admin (/admin): closures with a dry-run preview before publishing, the
+// office's services and opening hours (read-only: they live in the offices
+// file) and the signed-in user.
+import { api, t, el, put, setupPage, setTimeZone, fmtDate, closureRange, announce, ApiError, showError, lang } from './app.js';
+import { session, staffNav, userOffices, userBar } from './staffauth.js';
+import { fieldErrors } from './forms.js';
+
+const $ = (id) => document.getElementById(id);
+const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+let office, previewed = '', withdrawID = '';
+
+function closureBody(form) {
+  const v = (n) => form.elements[n].value.trim();
+  const body = { from: v('from'), until: v('until') || v('from'), title: { de: v('title_de'), en: v('title_en') || v('title_de') },
+    message: { de: v('message_de'), en: v('message_en') || v('message_de') } };
+  if (v('from_time') || v('until_time')) { body.from_time = v('from_time'); body.until_time = v('until_time'); }
+  if (v('phone')) body.phone = v('phone');
+  if (v('come_by')) body.come_by = v('come_by');
+  return body;
+}
+
+const FIELD = { title: 'title_de', message: 'message_de' };
+
+function errorsFor(form) {
+  const errors = fieldErrors(form, $('closure-errors'));
+  return {
+    clear: errors.clear,
+    fromAPI(e) {
+      const f = e instanceof ApiError && e.field ? (FIELD[e.field.split('.')[0]] || e.field) : null;
+      errors.show([[f && form.elements[f] ? f : null, e.message]]);
+    },
+    show: errors.show,
+  };
+}
+
+async function preview(ev) {
+  ev.preventDefault();
+  const form = $('closure-form');
+  const errors = errorsFor(form);
+  errors.clear();
+  const missing = [];
+  if (!form.from.value) missing.push(['from', t('admin.from_required')]);
+  if (!form.title_de.value.trim()) missing.push(['title_de', t('admin.title_required')]);
+  if (missing.length) { errors.show(missing); return; }
+  const body = closureBody(form);
+  try {
+    const res = await api('POST', `/api/v1/admin/offices/${office.id}/closures?dry_run=true`, body);
+    previewed = JSON.stringify(body);
+    const days = res.affected_days.filter((d) => d.count > 0);
+    const box = $('preview');
+    put(box,
+      el('p', { id: 'preview-summary', text: res.affected_appointments
+        ? t('admin.preview_affected', { n: res.affected_appointments, days: days.length })
+        : t('admin.preview_none') }),
+      el('p', { text: t('admin.preview_range', { range: closureRange(res.closure) }) }),
+      days.length ? el('ul', {}, days.map((d) => el('li', { text: t('admin.preview_day', { date: fmtDate(d.date), n: d.count }) }))) : null);
+    box.hidden = false;
+    $('closure-publish').disabled = false;
+    box.focus();
+  } catch (e) { errors.fromAPI(e); }
+}
+
+async function publish() {
+  const form = $('closure-form');
+  const errors = errorsFor(form);
+  const body = closureBody(form);
+  if (JSON.stringify(body) !== previewed) {
+    $('closure-publish').disabled = true;
+    errors.show([[null, t('admin.preview_stale')]]);
+    return;
+  }
+  try {
+    const res = await api('POST', `/api/v1/admin/offices/${office.id}/closures`, body);
+    form.reset();
+    previewed = '';
+    $('closure-publish').disabled = true;
+    put($('preview'), el('p', { class: 'success', id: 'published', text: t('admin.published', { title: res.closure.title, n: res.affected_appointments }) }));
+    $('preview').focus();
+    announce(t('admin.published', { title: res.closure.title, n: res.affected_appointments }));
+    await loadClosures();
+  } catch (e) { errors.fromAPI(e); }
+}
+
+async function loadClosures() {
+  const list = (await api('GET', `/api/v1/offices/${office.id}/closures`)).closures;
+  put($('closure-list'), list.length ? list.map((c) => el('li', { 'data-closure': c.id },
+    el('h3', { text: c.title }), el('p', { text: closureRange(c) }), c.message ? el('p', { text: c.message }) : null,
+    el('button', { type: 'button', class: 'secondary', text: t('admin.withdraw'), 'aria-label': t('admin.withdraw_named', { title: c.title }),
+      onclick: () => askWithdraw(c) }))) : [el('li', { text: t('closures.none') })]);
+}
+
+function askWithdraw(c) {
+  withdrawID = c.id;
+  $('withdraw-text').textContent = t('admin.withdraw_text', { title: c.title, range: closureRange(c) });
+  $('withdraw-dialog').showModal();
+  $('withdraw-keep').focus();
+}
+
+async function withdraw() {
+  $('withdraw-dialog').close();
+  try {
+    await api('DELETE', `/api/v1/admin/offices/${office.id}/closures/${encodeURIComponent(withdrawID)}`);
+    announce(t('admin.withdrawn'));
+    await loadClosures();
+  } catch (e) { showError(e); }
+}
+
+function showOffice() {
+  put($('services'), office.services.map((s) => el('tr', {}, el('td', { text: s.name }), el('td', { text: t('staff.minutes', { n: s.duration_minutes }) }),
+    el('td', { text: s.fee || '–' }), el('td', { text: (s.documents || []).join(', ') || '–' }))));
+  put($('hours'), DAYS.map((d) => el('tr', {}, el('th', { scope: 'row', text: t('weekday_long.' + d) }),
+    el('td', { text: (office.opening_hours[d] || []).map((r) => `${r.start}–${r.end}`).join(', ') || t('calendar.closed') }))));
+  $('office-counters').textContent = t('admin.counters', { list: office.counters.join(', ') });
+}
+
+async function chooseOffice(id) {
+  office = await api('GET', `/api/v1/offices/${id}`);
+  setTimeZone(office.timezone);
+  showOffice();
+  await loadClosures();
+}
+
+setupPage('admin.title', async () => {
+  const user = await session($('login-box'));
+  userBar($('user-bar'), user);
+  if (user.role !== 'admin') {
+    put($('admin'), el('p', { class: 'error', text: t('admin.forbidden') }));
+    $('admin').hidden = false;
+    return;
+  }
+  const offices = await userOffices(user);
+  put($('office'), offices.map((o) => el('option', { value: o.id, text: o.name })));
+  $('users-me').textContent = t('admin.me', { user: user.username, role: user.role });
+  $('admin').hidden = false;
+  await chooseOffice(offices[0].id);
+  $('office').addEventListener('change', () => chooseOffice($('office').value).catch(showError));
+  $('closure-form').addEventListener('submit', preview);
+  $('closure-form').addEventListener('input', () => { $('closure-publish').disabled = true; });
+  $('closure-publish').addEventListener('click', publish);
+  $('withdraw-confirm').addEventListener('click', withdraw);
+  $('withdraw-keep').addEventListener('click', () => $('withdraw-dialog').close());
+  document.documentElement.dataset.lang = lang;
+}, { nav: staffNav, home: '/staff' });

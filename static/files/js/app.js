@@ -46,6 +46,11 @@ export function el(tag, attrs = {}, ...children) {
   return n;
 }
 
+/** put replaces the children of box, skipping empty ones (null, false). */
+export function put(box, ...kids) {
+  box.replaceChildren(...kids.flat().filter((k) => k !== null && k !== undefined && k !== false));
+}
+
 /** ApiError is a failed API call with the server's code, message and field. */
 export class ApiError extends Error {
   constructor(status, code, message, field) {
@@ -140,11 +145,11 @@ function langSwitch() {
 function frame(opts) {
   const header = document.getElementById('site-header');
   if (header) {
-    header.replaceChildren(
+    header.replaceChildren(...[
       el('a', { class: 'brand', href: opts.home || '/', text: t('common.brand') }),
-      opts.nav ? el('nav', { 'aria-label': t('common.nav_label') }, opts.nav.map(([href, key]) => el('a', { href, text: t(key) }))) : null,
+      opts.nav ? el('nav', { 'aria-label': t('common.nav_label') }, opts.nav.map(([href, key]) => el('a', { href, text: t(key), 'aria-current': location.pathname === href ? 'page' : null }))) : null,
       langSwitch(),
-    );
+    ].filter(Boolean));
   }
   const footer = document.getElementById('site-footer');
   if (footer) {
@@ -219,7 +224,7 @@ export function showBanner(office) {
   const c = list[0];
   const today = new Date().toISOString().slice(0, 10);
   const current = c.from <= today;
-  box.replaceChildren(
+  put(box,
     el('h2', { id: 'closure-banner-title', text: t(current ? 'closure.banner_now' : 'closure.banner_soon', { title: c.title }) }),
     el('p', { class: 'closure-dates', text: closureRange(c) }),
     ...closureDetails(c),

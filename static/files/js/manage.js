@@ -1,5 +1,5 @@
 // Manage page (/a/{token}): see, confirm (?verify=1), cancel or move an appointment.
-import { api, t, el, setupPage, showBanner, setTimeZone, fmtDate, fmtTime, pathPart, announce, showError } from './app.js';
+import { api, t, el, put, setupPage, showBanner, setTimeZone, fmtDate, fmtTime, pathPart, announce, showError } from './app.js';
 import { Picker } from './calendar.js';
 
 const token = pathPart(1);
@@ -13,7 +13,7 @@ function serviceName(id) {
 
 function render() {
   const a = appt;
-  document.getElementById('appt').replaceChildren(
+  put(document.getElementById('appt'),
     el('dl', { class: 'facts' },
       el('dt', { text: t('appt.status') }), el('dd', { id: 'appt-status', 'data-status': a.status, text: t('status.' + a.status) }),
       el('dt', { text: t('appt.code') }), el('dd', { class: 'code', text: a.code }),

@@ -1,2 +1,160 @@
-import { setupPage } from './app.js';
-setupPage('staff.title', async () => {});
+// Staff console (/staff): sign in, choose office, counter and services, call
+// the next ticket and act on it; the live queue and today's appointments.
+import { api, t, el, put, setupPage, setTimeZone, fmtTime, announce, showError } from './app.js';
+import { session, staffNav, userOffices, userBar } from './staffauth.js';
+
+const PREF = 'rathaus.staff.';
+let office, counter, current = null, stream = null, refreshTimer = 0;
+const $ = (id) => document.getElementById(id);
+const staffBase = () => `/api/v1/staff/offices/${office.id}`;
+
+function remember(k, v) { try { localStorage.setItem(PREF + k, v); } catch { /* private mode */ } }
+function recall(k) { try { return localStorage.getItem(PREF + k) || ''; } catch { return ''; } }
+
+function serviceName(id) {
+  const s = office.services.find((x) => x.id === id);
+  return s ? s.name : id;
+}
+
+function parkedList() { try { return JSON.parse(sessionStorage.getItem(PREF + 'parked') || '[]'); } catch { return []; } }
+function setParked(list) { sessionStorage.setItem(PREF + 'parked', JSON.stringify(list)); renderParked(); }
+
+function renderParked() {
+  const list = parkedList();
+  $('parked-box').hidden = !list.length;
+  put($('parked'), list.map((n) => el('li', {}, n + ' ', el('button', { type: 'button', class: 'secondary', text: t('staff.unpark', { number: n }), onclick: () => act('unpark', n) }))));
+}
+
+function renderCurrent() {
+  const box = $('current');
+  for (const b of document.querySelectorAll('[data-action], #transfer-form button')) b.disabled = !current;
+  if (!current) { put(box, el('p', { text: t('staff.no_current') })); return; }
+  put(box,
+    el('p', { class: 'current-number', id: 'current-number', text: current.number }),
+    el('p', { text: `${serviceName(current.service)} · ${t('ticket_status.' + current.status)}` }),
+    current.appointment ? el('p', { text: t('staff.with_appointment') }) : null);
+}
+
+async function act(action, number = current && current.number) {
+  try {
+    const body = action === 'transfer' ? { service: $('transfer-service').value } : undefined;
+    const res = await api('POST', `${staffBase()}/tickets/${encodeURIComponent(number)}/${action}`, body);
+    const tk = res.ticket;
+    if (action === 'park') setParked([...parkedList(), tk.number]);
+    if (action === 'unpark') setParked(parkedList().filter((n) => n !== tk.number));
+    current = ['finish', 'no-show', 'park', 'transfer'].includes(action) ? null : (action === 'unpark' ? current : tk);
+    renderCurrent();
+    announce(t('staff.done_' + action.replace('-', '_'), { number: tk.number }));
+    refreshSoon();
+  } catch (e) { showError(e); }
+}
+
+async function callNext() {
+  try {
+    const res = await api('POST', `${staffBase()}/counters/${encodeURIComponent(counter)}/call-next`);
+    if (!res) {
+      current = null;
+      renderCurrent();
+      put($('current'), el('p', { id: 'nobody', text: t('staff.nobody') }));
+      announce(t('staff.nobody'));
+      return;
+    }
+    current = res.ticket;
+    renderCurrent();
+    announce(t('staff.called', { number: current.number }));
+    refreshSoon();
+  } catch (e) { showError(e); }
+}
+
+async function refreshQueue() {
+  const [d, cs] = await Promise.all([api('GET', `/api/v1/offices/${office.id}/display`), api('GET', `${staffBase()}/counters`)]);
+  $('queue-total').textContent = t('display.waiting_total', { n: d.waiting, counters: d.open_counters });
+  put($('queue'), (d.services || []).map((s) => el('tr', {}, el('td', { text: s.service_name }), el('td', { text: String(s.waiting) }), el('td', { text: t('staff.minutes', { n: s.estimated_wait_minutes }) }))));
+  put($('counters'), cs.counters.map((c) => el('li', { 'data-counter': c.id },
+    t(c.open ? 'staff.counter_open' : 'staff.counter_closed', { id: c.id }) + (c.current ? ' · ' + c.current : '') + (c.by ? ' · ' + c.by : ''))));
+  const mine = cs.counters.find((c) => c.id === counter);
+  $('counter-state').textContent = mine ? t(mine.open ? 'staff.counter_open' : 'staff.counter_closed', { id: mine.id }) : '';
+  if (mine && mine.current && (!current || current.number !== mine.current)) {
+    try { current = (await api('GET', `${staffBase()}/tickets/${encodeURIComponent(mine.current)}`)).ticket; } catch { current = null; }
+    renderCurrent();
+  }
+}
+
+function refreshSoon() {
+  window.clearTimeout(refreshTimer);
+  refreshTimer = window.setTimeout(() => refreshQueue().catch(() => {}), 250);
+}
+
+async function loadAppointments() {
+  const res = await api('GET', `${staffBase()}/appointments`);
+  const rows = res.appointments.map((a) => el('tr', { 'data-code': a.code },
+    el('td', { text: `${fmtTime(a.start)}–${fmtTime(a.end)}` }), el('td', { text: a.code }), el('td', { text: serviceName(a.service) }),
+    el('td', { text: a.name }), el('td', { text: t('status.' + a.status) })));
+  put($('appointments'), rows);
+  $('appointments-empty').hidden = rows.length > 0;
+}
+
+function follow() {
+  if (stream) stream.close();
+  stream = new EventSource(`/api/v1/offices/${office.id}/display/stream`);
+  for (const name of ['called', 'issued', 'finished', 'no_show', 'parked', 'transferred', 'waiting', 'message']) stream.addEventListener(name, refreshSoon);
+}
+
+async function chooseOffice(id, offices) {
+  office = await api('GET', `/api/v1/offices/${id}`);
+  setTimeZone(office.timezone);
+  remember('office', id);
+  put($('office'), offices.map((o) => el('option', { value: o.id, selected: o.id === id, text: o.name })));
+  const saved = recall('counter');
+  counter = office.counters.includes(saved) ? saved : office.counters[0];
+  put($('counter'), office.counters.map((c) => el('option', { value: c, selected: c === counter, text: t('staff.counter_n', { id: c }) })));
+  const chosen = (recall('services') || '').split(',').filter(Boolean);
+  put($('service-boxes'), office.services.map((s) => el('li', {},
+    el('input', { type: 'checkbox', id: 'svc-' + s.id, name: 'services', value: s.id, checked: !chosen.length || chosen.includes(s.id) }),
+    el('label', { for: 'svc-' + s.id, text: s.name }))));
+  put($('transfer-service'), office.services.map((s) => el('option', { value: s.id, text: s.name })));
+  current = null;
+  renderCurrent();
+  renderParked();
+  await Promise.all([refreshQueue(), loadAppointments()]);
+  follow();
+}
+
+async function openCounter(ev) {
+  ev.preventDefault();
+  counter = $('counter').value;
+  remember('counter', counter);
+  const services = [...document.querySelectorAll('#service-boxes input:checked')].map((i) => i.value);
+  remember('services', services.join(','));
+  try {
+    await api('POST', `${staffBase()}/counters/${encodeURIComponent(counter)}/open`, { services });
+    announce(t('staff.counter_open', { id: counter }));
+    await refreshQueue();
+  } catch (e) { showError(e); }
+}
+
+async function closeCounter() {
+  counter = $('counter').value;
+  try {
+    await api('POST', `${staffBase()}/counters/${encodeURIComponent(counter)}/close`);
+    announce(t('staff.counter_closed', { id: counter }));
+    await refreshQueue();
+  } catch (e) { showError(e); }
+}
+
+setupPage('staff.title', async () => {
+  const user = await session($('login-box'));
+  userBar($('user-bar'), user);
+  const offices = await userOffices(user);
+  if (!offices.length) throw new Error('no office');
+  const saved = recall('office');
+  $('console').hidden = false;
+  await chooseOffice(offices.some((o) => o.id === saved) ? saved : offices[0].id, offices);
+  $('office').addEventListener('change', () => chooseOffice($('office').value, offices).catch(showError));
+  $('counter').addEventListener('change', () => { counter = $('counter').value; remember('counter', counter); current = null; renderCurrent(); refreshSoon(); });
+  $('setup-form').addEventListener('submit', openCounter);
+  $('counter-close').addEventListener('click', closeCounter);
+  $('call-next').addEventListener('click', callNext);
+  for (const b of document.querySelectorAll('[data-action]')) b.addEventListener('click', () => act(b.dataset.action));
+  $('transfer-form').addEventListener('submit', (ev) => { ev.preventDefault(); act('transfer'); });
+}, { nav: staffNav, home: '/staff' });
