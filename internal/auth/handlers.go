@@ -55,7 +55,8 @@ func (h *HTTP) handleLogin(c *gin.Context) {
 		httpx.Error(c, err)
 		return
 	}
-	username := strings.TrimSpace(req.Username)
+	// Usernames are lower case; people type them as they like.
+	username := strings.ToLower(strings.TrimSpace(req.Username))
 	token, csrf, u, err := h.svc.Login(c.Request.Context(), username, req.Password)
 	if err != nil {
 		httpx.Error(c, err)

@@ -160,6 +160,17 @@ func TestHTTPLogin(t *testing.T) {
 		{"ErrUnknownField", `{"username":"bob","password":"x","remember":true}`, 400, "unknown_field"},
 		{"ErrMalformed", `{"username":"bob",`, 400, "malformed_json"},
 	}
+	t.Run("OKNameInCapitals", func(t *testing.T) {
+		res, err := http.Post(srv.URL+"/api/v1/auth/login", "application/json",
+			strings.NewReader(`{"username":" Bob ","password":"`+goodPassword+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("status = %d", res.StatusCode)
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res, err := http.Post(srv.URL+"/api/v1/auth/login", "application/json", strings.NewReader(tt.body))
