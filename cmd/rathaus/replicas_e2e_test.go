@@ -1,0 +1,141 @@
+package main
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rathaus/rathaus/internal/clock"
+	"github.com/rathaus/rathaus/internal/redistest"
+)
+
+// scaleEnv switches off the per-address and per-office rate limits: the
+// scale and fault tests send thousands of requests from one loopback address
+// on purpose.
+var scaleEnv = []string{"RATHAUS_RATE_READ", "off", "RATHAUS_RATE_BOOK", "off", "RATHAUS_RATE_EMAIL", "off",
+	"RATHAUS_RATE_OFFICE", "off", "RATHAUS_RATE_TICKET", "off", "RATHAUS_RATE_LOGIN", "off",
+	"RATHAUS_RELEASE_DELAY", "0s", "RATHAUS_RELEASE_WINDOW", "0s"}
+
+// startReplicas starts n servers of rathaus on the Redis at redisURL, all
+// with the clock clk and the mail server smtpURL.
+func startReplicas(t *testing.T, n int, redisURL, smtpURL string, clk clock.Clock) []*testServer {
+	t.Helper()
+	env := append([]string{"RATHAUS_REDIS_URL", redisURL, "RATHAUS_SMTP_URL", smtpURL,
+		"RATHAUS_ADMIN_PASSWORD", testAdminPassword}, scaleEnv...)
+	servers := make([]*testServer, n)
+	for i := range servers {
+		servers[i] = startTestServerWith(t, testConfig(t, env...), Options{Clock: clk})
+	}
+	return servers
+}
+
+func urlsOf(servers []*testServer) []string {
+	urls := make([]string, len(servers))
+	for i, s := range servers {
+		urls[i] = s.URL
+	}
+	return urls
+}
+
+// TestReplicas runs three servers on one Redis: a booking rush across them
+// takes exactly the seats there are, every confirmation and every reminder
+// is sent exactly once although three schedulers and three outbox workers
+// compete, and every call reaches the display streams of every replica.
+func TestReplicas(t *testing.T) {
+	redis := redistest.Start(t)
+	catcher := startMailCatcher(t)
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	// Monday 08:50: the office is open for walk-ins, and the reminder of an
+	// appointment on Tuesday at 09:00 is due at 09:00 today.
+	clk := clock.NewSimulated(time.Date(2026, 11, 30, 8, 50, 0, 0, berlin))
+	servers := startReplicas(t, 3, redis.URL(), catcher.URL(), clk)
+	urls := urlsOf(servers)
+
+	t.Run("BookingRush", func(t *testing.T) {
+		counts := rush(t, urls, "2026-12-01T09:00:00+01:00", 1000, 32)
+		if counts[201] != 3 || counts[409] != 997 {
+			t.Fatalf("answers by status = %v, want exactly 3 × 201 (three seats) and 997 × 409", counts)
+		}
+	})
+
+	t.Run("ConfirmationsOnce", func(t *testing.T) {
+		waitFor(30*time.Second, func() bool { n, _ := catcher.count("-confirmation-"); return n >= 3 })
+		if n, dup := catcher.count("-confirmation-"); n != 3 || dup != 1 {
+			t.Fatalf("confirmations: %d distinct, max %d deliveries of one; want 3 and 1", n, dup)
+		}
+	})
+
+	t.Run("DisplayFanOut", func(t *testing.T) {
+		var streams []*sseStream
+		for _, u := range urls {
+			streams = append(streams, openStream(t, u), openStream(t, u))
+		}
+		token := login(t, urls[0])
+		var want []string
+		for i := range 6 {
+			var tk struct{ Ticket struct{ Number string } }
+			code, _, err := postJSON(urls[i%3]+"/api/v1/offices/geesthacht/tickets", map[string]any{"service": "fundsache"}, &tk)
+			if err != nil || code != 201 {
+				t.Fatalf("ticket: %d %v", code, err)
+			}
+			want = append(want, tk.Ticket.Number)
+		}
+		auth := []string{"Authorization", "Bearer " + token}
+		for c := 1; c <= 3; c++ {
+			if code, _, err := postJSON(fmt.Sprintf("%s/api/v1/staff/offices/geesthacht/counters/%d/open", urls[c-1], c), nil, nil, auth...); err != nil || code != 200 {
+				t.Fatalf("open counter %d: %d %v", c, code, err)
+			}
+		}
+		for i := range want {
+			// each call through another replica and counter; a counter
+			// finishes its ticket before it calls the next
+			if i >= 3 {
+				url := fmt.Sprintf("%s/api/v1/staff/offices/geesthacht/tickets/%s/finish", urls[i%3], want[i-3])
+				if code, _, err := postJSON(url, nil, nil, auth...); err != nil || code != 200 {
+					t.Fatalf("finish: %d %v", code, err)
+				}
+			}
+			url := fmt.Sprintf("%s/api/v1/staff/offices/geesthacht/counters/%d/call-next", urls[i%3], i%3+1)
+			if code, _, err := postJSON(url, nil, nil, auth...); err != nil || code != 200 {
+				t.Fatalf("call-next %d: %d %v", i, code, err)
+			}
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, len(streams))
+		for i, s := range streams {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j, w := range want {
+					got, err := s.nextCalled()
+					if err != nil || got != w {
+						errs <- fmt.Errorf("stream %d (replica %d): event %d = %q, %v; want %q", i, i/2, j, got, err, w)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+	})
+
+	t.Run("ReminderOnce", func(t *testing.T) {
+		// The reminders fall due at 09:00. Two further replicas start after
+		// that and run the due pass at once, racing the three already running.
+		clk.Set(time.Date(2026, 11, 30, 9, 1, 0, 0, berlin))
+		more := startReplicas(t, 2, redis.URL(), catcher.URL(), clk)
+		waitFor(60*time.Second, func() bool { n, _ := catcher.count("-reminder-"); return n >= 3 })
+		for _, s := range append(servers, more...) {
+			if err := s.Stop(); err != nil {
+				t.Error(err)
+			}
+		}
+		if n, dup := catcher.count("-reminder-"); n != 3 || dup != 1 {
+			t.Fatalf("reminders: %d distinct, max %d deliveries of one; want 3 and 1", n, dup)
+		}
+	})
+}
