@@ -88,6 +88,8 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	check("call-next", "StaffTicket", body, field("ticket"))
 	_, body = s.do(t, "POST", staff+"/tickets/B001/finish", nil, true)
 	check("finish", "StaffTicket", body, field("ticket"))
+	_, body = s.do(t, "GET", staff+"/tickets", nil, true)
+	check("tickets", "StaffTicket", body, func(m map[string]any) any { return m["tickets"].([]any)[0] })
 	_, body = s.do(t, "GET", staff+"/stats?from=2026-10-01&to=2026-10-01", nil, true)
 	check("stats", "StatRow", body, func(m map[string]any) any { return m["days"].([]any)[0] })
 	closures.set(&Closure{ID: "c", From: "2026-10-01", Until: "2026-10-01", Title: "T", Message: "M"})

@@ -34,6 +34,7 @@ func (h *HTTP) Register(api *gin.RouterGroup, authHTTP *auth.HTTP) {
 	staff.POST("/counters/:counter/open", h.handleCounterOpen)
 	staff.POST("/counters/:counter/close", h.handleCounterClose)
 	staff.POST("/counters/:counter/call-next", h.handleCallNext)
+	staff.GET("/tickets", h.handleTicketIndex)
 	staff.GET("/tickets/:ticket", h.handleTicketView)
 	staff.POST("/tickets/:ticket/:action", h.handleTicketAction)
 	staff.GET("/stats", h.handleStats)

@@ -71,6 +71,16 @@ func (h *HTTP) handleCallNext(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"ticket": t})
 }
 
+// handleTicketIndex handles GET /api/v1/staff/offices/:office/tickets?status=S: today's tickets.
+func (h *HTTP) handleTicketIndex(c *gin.Context) {
+	list, err := h.svc.Tickets(c.Request.Context(), c.Param("office"), c.Query("status"))
+	if err != nil {
+		httpx.Error(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"tickets": list})
+}
+
 // handleTicketView handles GET /api/v1/staff/offices/:office/tickets/:ticket.
 func (h *HTTP) handleTicketView(c *gin.Context) {
 	t, err := h.svc.Ticket(c.Request.Context(), c.Param("office"), c.Param("ticket"))

@@ -143,9 +143,12 @@ func (h *HTTP) handleTicketStream(c *gin.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case _, ok := <-sub.C:
+		case ev, ok := <-sub.C:
 			if !ok {
 				return
+			}
+			if !affects(ev, v) {
+				continue
 			}
 			drain(sub.C) // one status read for a burst of events
 			if v, _, err = h.svc.Status(ctx, token); err != nil || send(v) {
@@ -157,6 +160,18 @@ func (h *HTTP) handleTicketStream(c *gin.Context) {
 			}
 		}
 	}
+}
+
+// affects reports whether ev may change the status of ticket v: a new ticket
+// of another service cannot (it queues elsewhere); everything else may.
+func affects(ev Event, v *TicketView) bool {
+	if ev.Type != "issued" {
+		return true
+	}
+	var d struct {
+		Service string `json:"service"`
+	}
+	return json.Unmarshal([]byte(ev.Data), &d) != nil || d.Service == v.Service
 }
 
 // drain empties what is queued in ch without waiting.

@@ -123,6 +123,17 @@ func TestHTTPStaff(t *testing.T) {
 			resp, body = s.do(t, "POST", base+"/counters/9/call-next", nil, true)
 			wantEnvelope(t, resp, body, http.StatusNotFound, "counter_not_found")
 		})
+		t.Run("TicketIndex", func(t *testing.T) {
+			s.do(t, "POST", "/api/v1/offices/testamt/tickets", map[string]string{"service": "ummeldung"}, false)
+			resp, body := s.do(t, "GET", base+"/tickets?status=waiting", nil, true)
+			var got struct{ Tickets []StaffTicket }
+			if err := json.Unmarshal(body, &got); err != nil || resp.StatusCode != 200 {
+				t.Fatalf("%d %s", resp.StatusCode, body)
+			}
+			if len(got.Tickets) != 2 || got.Tickets[0].Number != "A001" || got.Tickets[1].Number != "A002" {
+				t.Fatalf("waiting tickets %s, want A001 (transferred) and A002", body)
+			}
+		})
 		t.Run("Stats", func(t *testing.T) {
 			resp, body := s.do(t, "GET", base+"/stats?from=2026-10-01&to=2026-10-01", nil, true)
 			if resp.StatusCode != 200 || !strings.Contains(string(body), `"service":"pass"`) {
@@ -130,7 +141,7 @@ func TestHTTPStaff(t *testing.T) {
 			}
 			resp, body = s.do(t, "GET", base+"/stats?from=2026-10-01&to=2026-10-01&format=csv", nil, true)
 			rows, err := csv.NewReader(strings.NewReader(string(body))).ReadAll()
-			if err != nil || resp.StatusCode != 200 || len(rows) != 2 || rows[0][0] != "date" || rows[1][1] != "pass" {
+			if err != nil || resp.StatusCode != 200 || len(rows) != 3 || rows[0][0] != "date" || rows[1][1] != "ummeldung" || rows[2][1] != "pass" || rows[2][2] != "1" {
 				t.Fatalf("csv: %d %v %q", resp.StatusCode, err, body)
 			}
 			resp, body = s.do(t, "GET", base+"/stats?from=2026-10-02&to=2026-10-01", nil, true)

@@ -179,3 +179,24 @@ func (s *Service) Ticket(ctx context.Context, officeID, number string) (*StaffTi
 	}
 	return staffView(o, t), nil
 }
+
+// Tickets lists today's tickets of the office as staff see them, in arrival
+// order; status filters when not empty.
+func (s *Service) Tickets(ctx context.Context, officeID, status string) ([]StaffTicket, error) {
+	o, err := s.office(officeID)
+	if err != nil {
+		return nil, err
+	}
+	all, err := s.st.tickets(ctx, o.ID, LocalDay(s.clock.Now(), o.Location))
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(all, func(a, b Ticket) int { return int(a.Arrival - b.Arrival) })
+	out := []StaffTicket{}
+	for i := range all {
+		if status == "" || all[i].Status == status {
+			out = append(out, *staffView(o, &all[i]))
+		}
+	}
+	return out, nil
+}
