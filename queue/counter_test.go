@@ -352,3 +352,38 @@ func TestConcurrentCallNext(t *testing.T) {
 		}
 	})
 }
+
+// TestNextDay: a counter left with a called ticket overnight does not finish
+// today's ticket of the same number that another counter called, and the
+// display shows only today's calls.
+func TestNextDay(t *testing.T) {
+	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		f := newFixture(t, st, at(t, "2026-10-01 15:00"), nil)
+		must[*Counter](t)(f.svc.OpenCounter(ctx, "testamt", "1", nil, "anna"))
+		must[*Counter](t)(f.svc.OpenCounter(ctx, "testamt", "2", nil, "ben"))
+		must[*Issued](t)(f.svc.Draw(ctx, "testamt", "pass"))
+		if tk, _, err := f.svc.CallNext(ctx, "testamt", "1", "anna"); err != nil || tk.Number != "B001" {
+			t.Fatalf("called %+v %v", tk, err)
+		}
+		f.clock.Set(at(t, "2026-10-02 08:00"))
+		if d := must[*Display](t)(f.svc.Display(ctx, "testamt", "de")); len(d.Called) != 0 {
+			t.Fatalf("yesterday's calls on today's display: %+v", d.Called)
+		}
+		must[*Issued](t)(f.svc.Draw(ctx, "testamt", "pass"))
+		must[*Issued](t)(f.svc.Draw(ctx, "testamt", "pass"))
+		if tk, _, err := f.svc.CallNext(ctx, "testamt", "2", "ben"); err != nil || tk.Number != "B001" {
+			t.Fatalf("called %+v %v", tk, err)
+		}
+		// counter 1 still holds yesterday's B001
+		if tk, _, err := f.svc.CallNext(ctx, "testamt", "1", "anna"); err != nil || tk.Number != "B002" {
+			t.Fatalf("called %+v %v", tk, err)
+		}
+		if tk := must[*StaffTicket](t)(f.svc.Ticket(ctx, "testamt", "B001")); tk.Status != StatusCalled || tk.Counter != "2" {
+			t.Fatalf("today's B001 %+v, want still called at counter 2", tk)
+		}
+		if d := must[*Display](t)(f.svc.Display(ctx, "testamt", "de")); len(d.Called) != 2 {
+			t.Fatalf("today's calls %+v, want 2", d.Called)
+		}
+	})
+}

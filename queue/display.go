@@ -60,9 +60,13 @@ func (s *Service) Display(ctx context.Context, officeID, lang string) (*Display,
 	if d.LastEventID == "" {
 		d.LastEventID = "0-0"
 	}
+	today := LocalDay(now, o.Location)
 	for _, c := range st.Calls {
-		d.Called = append(d.Called, DisplayCall{Number: c.Number, Counter: c.Counter,
-			CalledAt: time.UnixMilli(c.CalledAt).In(o.Location).Format(time.RFC3339)})
+		at := time.UnixMilli(c.CalledAt).In(o.Location)
+		if LocalDay(at, o.Location) != today {
+			break // newest first: the rest is from an earlier day
+		}
+		d.Called = append(d.Called, DisplayCall{Number: c.Number, Counter: c.Counter, CalledAt: at.Format(time.RFC3339)})
 	}
 	for _, c := range st.Counters {
 		if c.Open {

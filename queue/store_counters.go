@@ -72,7 +72,9 @@ local c = loadCounter(id)
 if not c or not c.open then return {-1} end
 if c.current then
   local prev = load(c.current)
-  if prev and prev.status == 'called' then finishTicket(prev, by) end
+  -- the counter's ticket of an earlier day is not in today's hash; a ticket of
+  -- today with the same number is only finished when this counter called it
+  if prev and prev.status == 'called' and prev.counter == id then finishTicket(prev, by) end
   c.current = nil
 end
 
