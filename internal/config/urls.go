@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // RedisMode says which kind of Redis deployment a URL names.
@@ -27,6 +28,12 @@ type RedisTarget struct {
 	DB         int
 	TLS        bool
 	MasterName string
+	// WaitReplicas, when above 0 (query wait=N), makes every script wait
+	// until N replicas hold its writes (Redis WAIT) before its answer counts;
+	// WaitTimeout (query wait_timeout; 0: the store's default of 1s)
+	// bounds that wait.
+	WaitReplicas int
+	WaitTimeout  time.Duration
 }
 
 // ParseRedisURL parses redis://, rediss://, redis+sentinel:// and redis+cluster:// URLs.
@@ -47,8 +54,8 @@ func ParseRedisURL(raw string) (RedisTarget, error) {
 		return t, fmt.Errorf("scheme %q is not one of redis, rediss, redis+sentinel, redis+cluster", scheme)
 	}
 	// url.Parse refuses comma-separated hosts with ports, so take the host list apart by hand.
+	rest, query, _ := strings.Cut(rest, "?")
 	hostPart, pathPart, _ := strings.Cut(rest, "/")
-	pathPart, query, _ := strings.Cut(pathPart, "?")
 	if at := strings.LastIndex(hostPart, "@"); at >= 0 {
 		ui, err := url.Parse("x://" + hostPart[:at] + "@h")
 		if err != nil {
@@ -114,8 +121,33 @@ func ParseRedisURL(raw string) (RedisTarget, error) {
 			}
 			t.DB = n
 		}
+		if err := parseWait(&t, q); err != nil {
+			return t, err
+		}
 	}
 	return t, nil
+}
+
+// parseWait reads wait=N and wait_timeout=D (see RedisTarget.WaitReplicas).
+func parseWait(t *RedisTarget, q url.Values) error {
+	if w := q.Get("wait"); w != "" {
+		n, err := strconv.Atoi(w)
+		if err != nil || n < 0 || n > 16 {
+			return fmt.Errorf("wait=%q is not a number of replicas from 0 to 16", w)
+		}
+		if n > 0 && t.Mode == RedisCluster {
+			return fmt.Errorf("wait= is not supported with redis+cluster://")
+		}
+		t.WaitReplicas = n
+	}
+	if d := q.Get("wait_timeout"); d != "" {
+		v, err := time.ParseDuration(d)
+		if err != nil || v <= 0 || v > time.Minute {
+			return fmt.Errorf("wait_timeout=%q is not a duration up to 1m", d)
+		}
+		t.WaitTimeout = v
+	}
+	return nil
 }
 
 // redact hides a password in a URL for error messages.

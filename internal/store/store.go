@@ -48,7 +48,14 @@ func Open(rawURL string, log *slog.Logger) (*Store, error) {
 		return nil, fmt.Errorf("store.Open: %w", err)
 	}
 	s := &Store{Mode: t.Mode, Client: newClient(t)}
-	log.Info("store: using Redis", "mode", t.Mode, "addrs", t.Addrs, "tls", t.TLS)
+	if t.WaitReplicas > 0 {
+		timeout := t.WaitTimeout
+		if timeout == 0 {
+			timeout = defaultWaitTimeout
+		}
+		s.Client.AddHook(&waitHook{rdb: s.Client, n: t.WaitReplicas, timeout: timeout})
+	}
+	log.Info("store: using Redis", "mode", t.Mode, "addrs", t.Addrs, "tls", t.TLS, "wait_replicas", t.WaitReplicas)
 	return s, nil
 }
 
