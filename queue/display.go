@@ -84,7 +84,8 @@ func (s *Service) Display(ctx context.Context, officeID, lang string) (*Display,
 		if err != nil {
 			s.log.Warn("queue: closure check for the display failed", "office", o.ID, "err", err)
 		} else if c != nil {
-			d.Closure = &Notice{Title: c.Title, Message: c.Message, From: c.From, Until: c.Until}
+			title, msg := c.in(lang)
+			d.Closure = &Notice{Title: title, Message: msg, From: c.From, Until: c.Until}
 		}
 	}
 	return d, nil

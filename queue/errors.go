@@ -56,17 +56,13 @@ func errNotOpen(reasonDe, reasonEn string) error {
 
 // errClosed is the 409 for a ticket during a closure, with the closure's message.
 func errClosed(c *Closure) error {
-	msg := c.Message
-	if msg == "" {
-		msg = c.Title
+	text := func(lang string) string {
+		title, msg := c.in(lang)
+		return cmpOr(msg, title)
 	}
 	e := apperr.Conflict("office_closed",
-		fmt.Sprintf("Das Amt ist geschlossen: %s", msg), fmt.Sprintf("The office is closed: %s", msg))
-	e.Details = map[string]any{"closure": closureJSON(c)}
+		fmt.Sprintf("Das Amt ist geschlossen: %s", text("de")), fmt.Sprintf("The office is closed: %s", text("en")))
+	e.Details = map[string]any{"closure": map[string]any{"id": c.ID, "from": c.From, "until": c.Until,
+		"title": c.Title, "message": c.Message}}
 	return e
-}
-
-// closureJSON is the public form of a closure (no personal data: it is the office's notice).
-func closureJSON(c *Closure) map[string]any {
-	return map[string]any{"id": c.ID, "from": c.From, "until": c.Until, "title": c.Title, "message": c.Message}
 }

@@ -3,6 +3,7 @@ package queue
 import (
 	"encoding/csv"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -64,12 +65,26 @@ func TestHTTPTicketCreate(t *testing.T) {
 
 func TestHTTPRefusedWhileClosed(t *testing.T) {
 	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
-		closure := &Closure{ID: "c1", From: "2026-10-01", Until: "2026-10-01", Title: "Personalversammlung", Message: "Heute ab 9 Uhr geschlossen."}
+		closure := &Closure{ID: "c1", From: "2026-10-01", Until: "2026-10-01", Title: "Personalversammlung",
+			Message: "Heute ab 9 Uhr geschlossen.", MessageEn: "Closed from 9 today."}
 		s := newTestServer(t, st, at(t, "2026-10-01 09:00"), func(c *Config) { c.Closures = fixedClosure{closure} })
 		resp, body := s.do(t, "POST", "/api/v1/offices/testamt/tickets", map[string]string{"service": "ummeldung"}, false)
 		e := wantEnvelope(t, resp, body, http.StatusConflict, "office_closed")
 		if !strings.Contains(e["message"].(string), closure.Message) {
 			t.Fatalf("message %q lacks the closure message", e["message"])
+		}
+		req, _ := http.NewRequest("POST", s.URL+"/api/v1/offices/testamt/tickets", strings.NewReader(`{"service":"ummeldung"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept-Language", "en")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ = io.ReadAll(resp.Body)
+		e = wantEnvelope(t, resp, body, http.StatusConflict, "office_closed")
+		if e["message"] != "The office is closed: Closed from 9 today." {
+			t.Fatalf("English message %q", e["message"])
 		}
 	})
 	redistest.ForEach(t, func(t *testing.T, st *store.Store) {

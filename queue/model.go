@@ -64,11 +64,29 @@ type Counter struct {
 
 // Closure is what the booking package tells about a closure in force.
 type Closure struct {
-	ID      string
-	From    string // YYYY-MM-DD, inclusive
-	Until   string // YYYY-MM-DD, inclusive
-	Title   string
-	Message string
+	ID    string
+	From  string // YYYY-MM-DD, inclusive
+	Until string // YYYY-MM-DD, inclusive
+	// Title and Message are German; TitleEn and MessageEn English (optional:
+	// empty means the German text is shown to English readers too).
+	Title, TitleEn     string
+	Message, MessageEn string
+}
+
+// in returns the closure's title and message in lang.
+func (c *Closure) in(lang string) (title, message string) {
+	title, message = c.Title, c.Message
+	if lang == "en" {
+		title, message = cmpOr(c.TitleEn, title), cmpOr(c.MessageEn, message)
+	}
+	return title, message
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // ClosureChecker tells whether an office is closed at a moment. The booking

@@ -19,7 +19,8 @@ func (x bookingForQueue) ClosedAt(ctx context.Context, officeID string, t time.T
 	if err != nil || c == nil {
 		return nil, err
 	}
-	return &queue.Closure{ID: c.ID, From: c.From.String(), Until: c.Until.String(), Title: c.Title.De, Message: c.Message.De}, nil
+	return &queue.Closure{ID: c.ID, From: c.From.String(), Until: c.Until.String(), Title: c.Title.De, TitleEn: c.Title.En,
+		Message: c.Message.De, MessageEn: c.Message.En}, nil
 }
 
 // ForCheckin implements queue.Appointments.
