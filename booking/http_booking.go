@@ -27,6 +27,7 @@ func (h *HTTP) registerBooking(api *gin.RouterGroup) {
 	personal.POST("/reschedule", h.handleAppointmentReschedule)
 	personal.POST("/confirm", h.handleAppointmentConfirm)
 	personal.GET("/ics", h.handleAppointmentICS)
+	h.registerPrivacy(personal)
 }
 
 // registerStaff adds the staff routes; guard authenticates and checks the office.

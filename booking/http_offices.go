@@ -83,6 +83,7 @@ type officeJSON struct {
 	LeadMinutes  int                    `json:"lead_minutes"`
 	HorizonDays  int                    `json:"horizon_days"`
 	Confirm      bool                   `json:"confirm_by_email"`
+	ProofOfWork  bool                   `json:"proof_of_work"`
 	Services     []serviceJSON          `json:"services"`
 	OpeningHours map[string][]rangeJSON `json:"opening_hours"`
 	Closures     []ClosureJSON          `json:"closures"`
@@ -99,7 +100,7 @@ func clockText(min int) string { return fmt.Sprintf("%02d:%02d", min/60, min%60)
 
 func toOfficeJSON(o *Office, lang string) officeJSON {
 	out := officeJSON{officeSummaryJSON: summaryJSON(o), Counters: o.Counters, SlotMinutes: o.SlotMinutes,
-		LeadMinutes: o.LeadMinutes, HorizonDays: o.HorizonDays, Confirm: o.ConfirmByEmail,
+		LeadMinutes: o.LeadMinutes, HorizonDays: o.HorizonDays, Confirm: o.ConfirmByEmail, ProofOfWork: o.ProofOfWork,
 		OpeningHours: map[string][]rangeJSON{}, Closures: []ClosureJSON{}}
 	for _, s := range o.Services {
 		docs := s.Documents.In(lang)

@@ -34,6 +34,10 @@ func holdsKey(office string) string { return officePrefix(office) + "holds" }
 // unverifiedKey indexes unverified appointments by confirmation deadline (ms).
 func unverifiedKey(office string) string { return officePrefix(office) + "unverified" }
 
+// releasesKey queues the seats of cancelled and moved appointments until their
+// delayed release: member "<date>|<nonce>|<unit>|<units>", score release (ms).
+func releasesKey(office string) string { return officePrefix(office) + "releases" }
+
 // idemKey is the record of an Idempotency-Key (stored as a hash of the key).
 func idemKey(office, keyHash string) string { return officePrefix(office) + "idem:" + keyHash }
 

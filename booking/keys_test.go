@@ -14,6 +14,7 @@ func TestKeys(t *testing.T) {
 		{holdKey("geesthacht", "h1"), "rathaus:{geesthacht}:hold:h1"},
 		{holdsKey("geesthacht"), "rathaus:{geesthacht}:holds"},
 		{unverifiedKey("geesthacht"), "rathaus:{geesthacht}:unverified"},
+		{releasesKey("geesthacht"), "rathaus:{geesthacht}:releases"},
 		{idemKey("geesthacht", "k1"), "rathaus:{geesthacht}:idem:k1"},
 		{closuresKey("geesthacht"), "rathaus:{geesthacht}:closures"},
 		{closuresVerKey("geesthacht"), "rathaus:{geesthacht}:closures:ver"},

@@ -81,6 +81,8 @@ type Office struct {
 	MaxActivePerEmail int
 	ConfirmByEmail    bool
 	ConfirmMinutes    int
+	// ProofOfWork asks bookings and walk-in tickets for a solved proof-of-work challenge.
+	ProofOfWork bool
 	// RetentionDays is how long after an appointment its personal data is kept.
 	RetentionDays int
 	Services      []Service

@@ -18,6 +18,7 @@ type Bookings struct {
 	clock   clock.Clock
 	baseURL string
 	log     *slog.Logger
+	release releasePolicy
 }
 
 // NewBookings returns the booking service on rdb. baseURL is the public URL

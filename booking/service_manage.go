@@ -53,7 +53,7 @@ func (s *Bookings) cancel(ctx context.Context, token, reason string) (Appointmen
 		if a.Status == StatusConfirmed {
 			m = &msg // an unverified booking was never announced with an invite
 		}
-		res, err := s.st.cancel(ctx, now, a, emailHash(a.Email), a.Start.After(now), m, reminderID(a), reason)
+		res, err := s.st.cancel(ctx, now, a, emailHash(a.Email), a.Start.After(now), m, reminderID(a), reason, s.releaseAt(now))
 		if err != nil {
 			return Appointment{}, err
 		}
@@ -110,7 +110,8 @@ func (s *Bookings) Reschedule(ctx context.Context, token, start string) (Appoint
 			msg = s.message(o, n, notify.KindVerification, now)
 		}
 		r := rescheduleArgs{old: a, new: n, emailHash: emailHash(a.Email), closuresVer: snap.closuresVer, seats: ref.seats,
-			releaseOld: a.Start.After(now), msg: msg, oldReminderID: reminderID(a), capExpiry: capExpiry(o, n.Date)}
+			releaseOld: a.Start.After(now), msg: msg, oldReminderID: reminderID(a), capExpiry: capExpiry(o, n.Date),
+			releaseAt: s.releaseAt(now)}
 		if n.Status == StatusConfirmed {
 			r.reminder, r.reminderDue = s.reminder(o, n, now)
 		}
@@ -173,14 +174,15 @@ func (s *Bookings) DayList(ctx context.Context, officeID string, d Date) ([]Appo
 	return s.st.dayAppointments(ctx, o, d)
 }
 
-// Sweep gives back the seats of expired holds and of unverified appointments
-// that were not confirmed in time, in every office. Each release is its own
+// Sweep gives back the seats of expired holds, of unverified appointments
+// that were not confirmed in time and of cancellations whose delayed release
+// is due, in every office. Each release is its own
 // script that checks the expiry again, so replicas may sweep at once.
 func (s *Bookings) Sweep(ctx context.Context) error {
 	now := s.clock.Now()
 	var errs []error
 	for _, o := range s.dir.Offices {
-		errs = append(errs, s.sweepHolds(ctx, o, now), s.sweepUnverified(ctx, o, now))
+		errs = append(errs, s.sweepHolds(ctx, o, now), s.sweepUnverified(ctx, o, now), s.sweepReleases(ctx, o, now))
 	}
 	return errors.Join(errs...)
 }

@@ -23,10 +23,13 @@ const idemRunningTTL = 60 * time.Second
 //
 //	KEYS[1] appointment  KEYS[2] cap of its day  KEYS[3] e-mail index
 //	KEYS[4] outbox       KEYS[5] reminder index  KEYS[6] reminder msgs
-//	KEYS[7] unverified index
+//	KEYS[7] unverified index  KEYS[8] delayed releases
 //	ARGV[1] now ms  ARGV[2] expected seq  ARGV[3] release seats (1/0)
 //	ARGV[4] outbox message JSON ("" none)  ARGV[5] reminder id  ARGV[6] reason
-//	ARGV[7] new seq  ARGV[8] id
+//	ARGV[7] new seq  ARGV[8] id  ARGV[9] release at ms (0: now)  ARGV[10] release member prefix
+//
+// A delayed release keeps the seats taken and queues them in KEYS[8] (see
+// releaseCmd); the sweeper gives them back when due.
 //
 // Returns "ok", "changed" (seq differs: read again) or "inactive".
 var cancelCmd = redis.NewScript(takeSeatsLua + `
@@ -34,7 +37,10 @@ local a = redis.call("HMGET", KEYS[1], "status", "seq", "unit", "units")
 if not a[1] then return "inactive" end
 if a[1] ~= "confirmed" and a[1] ~= "unverified" then return "inactive" end
 if a[2] ~= ARGV[2] then return "changed" end
-if ARGV[3] == "1" then add_seats(KEYS[2], tonumber(a[3]), tonumber(a[4]), -1) end
+if ARGV[3] == "1" then
+  if ARGV[9] == "0" then add_seats(KEYS[2], tonumber(a[3]), tonumber(a[4]), -1)
+  else redis.call("ZADD", KEYS[8], ARGV[9], ARGV[10] .. "|" .. a[3] .. "|" .. a[4]) end
+end
 redis.call("HSET", KEYS[1], "status", "cancelled", "seq", ARGV[7], "cancel_reason", ARGV[6], "cancelled_at", ARGV[1])
 redis.call("ZREM", KEYS[3], ARGV[8])
 redis.call("ZREM", KEYS[7], ARGV[8])
@@ -47,7 +53,7 @@ return "ok"
 `)
 
 func (s *redisStore) cancel(ctx context.Context, now time.Time, a Appointment, emailHash string, release bool,
-	msg *notify.Message, reminderID, reason string) (string, error) {
+	msg *notify.Message, reminderID, reason string, releaseAt time.Time) (string, error) {
 	o := a.Office
 	var m []byte
 	if msg != nil {
@@ -58,8 +64,9 @@ func (s *redisStore) cancel(ctx context.Context, now time.Time, a Appointment, e
 		rel = "1"
 	}
 	res, err := cancelCmd.Run(ctx, s.rdb, []string{apptKey(o, a.ID), capKey(o, a.Date), emailKey(o, emailHash),
-		notify.OutboxKey(o), notify.ReminderKey(o), notify.ReminderMsgKey(o), unverifiedKey(o)},
-		now.UnixMilli(), a.Seq, rel, string(m), reminderID, reason, a.Seq+1, a.ID).Text()
+		notify.OutboxKey(o), notify.ReminderKey(o), notify.ReminderMsgKey(o), unverifiedKey(o), releasesKey(o)},
+		now.UnixMilli(), a.Seq, rel, string(m), reminderID, reason, a.Seq+1, a.ID, releaseMillis(releaseAt),
+		releaseMember(a.Date)).Text()
 	if err != nil {
 		return "", store.Wrap("booking.cancel", err)
 	}
@@ -72,13 +79,14 @@ func (s *redisStore) cancel(ctx context.Context, now time.Time, a Appointment, e
 //	KEYS[1] appointment  KEYS[2] old cap  KEYS[3] new cap  KEYS[4] old day index
 //	KEYS[5] new day index  KEYS[6] e-mail index  KEYS[7] outbox  KEYS[8] reminder index
 //	KEYS[9] reminder msgs  KEYS[10] closures version  KEYS[11] appointments index
-//	KEYS[12] day versions
+//	KEYS[12] day versions  KEYS[13] delayed releases
 //	ARGV[1] now ms  ARGV[2] expected seq  ARGV[3] expected closures version
 //	ARGV[4] new first unit  ARGV[5] units  ARGV[6] seats list  ARGV[7] release old (1/0)
 //	ARGV[8] new start ms  ARGV[9] new end ms  ARGV[10] changed fields JSON
 //	ARGV[11] outbox JSON  ARGV[12] old reminder id  ARGV[13] new reminder id
 //	ARGV[14] new reminder due ms (0 none)  ARGV[15] new reminder JSON  ARGV[16] id
 //	ARGV[17] cap time to live (ms)  ARGV[18] new date
+//	ARGV[19] release old at ms (0: now)  ARGV[20] release member prefix
 //
 // An appointment cancelled by a closure may be rebooked this way too (the
 // one-click links of the closure mail): it becomes confirmed again; its old
@@ -97,7 +105,10 @@ if not seats_free(KEYS[3], first, n, parse_seats(ARGV[6])) then return "slot_tak
 add_seats(KEYS[3], first, n, 1)
 redis.call("PEXPIRE", KEYS[3], ARGV[17])
 redis.call("HINCRBY", KEYS[12], ARGV[18], 1)
-if ARGV[7] == "1" and not rebook then add_seats(KEYS[2], tonumber(a[3]), tonumber(a[4]), -1) end
+if ARGV[7] == "1" and not rebook then
+  if ARGV[19] == "0" then add_seats(KEYS[2], tonumber(a[3]), tonumber(a[4]), -1)
+  else redis.call("ZADD", KEYS[13], ARGV[19], ARGV[20] .. "|" .. a[3] .. "|" .. a[4]) end
+end
 local f = cjson.decode(ARGV[10])
 for k, v in pairs(f) do redis.call("HSET", KEYS[1], k, v) end
 redis.call("ZREM", KEYS[4], ARGV[16])
@@ -132,6 +143,7 @@ type rescheduleArgs struct {
 	reminder      *notify.Message
 	reminderDue   time.Time
 	capExpiry     time.Time
+	releaseAt     time.Time // of the old seats; zero: now
 }
 
 func (s *redisStore) reschedule(ctx context.Context, now time.Time, r rescheduleArgs) (string, error) {
@@ -152,10 +164,11 @@ func (s *redisStore) reschedule(ctx context.Context, now time.Time, r reschedule
 	}
 	keys := []string{apptKey(o, a.ID), capKey(o, r.old.Date), capKey(o, a.Date), dayKey(o, r.old.Date), dayKey(o, a.Date),
 		emailKey(o, r.emailHash), notify.OutboxKey(o), notify.ReminderKey(o), notify.ReminderMsgKey(o),
-		closuresVerKey(o), apptsKey(o), dayVerKey(o)}
+		closuresVerKey(o), apptsKey(o), dayVerKey(o), releasesKey(o)}
 	res, err := rescheduleCmd.Run(ctx, s.rdb, keys, now.UnixMilli(), r.old.Seq, r.closuresVer, int(a.Unit), a.Units,
 		r.seats, rel, a.Start.UnixMilli(), a.End.UnixMilli(), string(fields), string(msg), r.oldReminderID, remID,
-		remDue, string(remMsg), a.ID, ttlMillis(now, r.capExpiry), a.Date.String()).Text()
+		remDue, string(remMsg), a.ID, ttlMillis(now, r.capExpiry), a.Date.String(), releaseMillis(r.releaseAt),
+		releaseMember(r.old.Date)).Text()
 	if err != nil {
 		return "", store.Wrap("booking.reschedule", err)
 	}

@@ -1,0 +1,86 @@
+package booking
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/rathaus/rathaus/internal/redistest"
+	"github.com/rathaus/rathaus/internal/store"
+	"github.com/rathaus/rathaus/notify"
+)
+
+// TestExportAndErase: the export holds the stored record; erasing cancels,
+// deletes the record and every index entry at once (only the outbox, which
+// the mail worker drains, still carries the cancellation mail), and the
+// token stops working.
+func TestExportAndErase(t *testing.T) {
+	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		b, o, _ := newBookings(t, st, "")
+		bk, err := b.Book(ctx, o.ID, BookRequest{Service: "short", Start: slot, Name: "Erika Löschmich", Email: "erika@example.org", Phone: "0170 1234"}, "de", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := b.Export(ctx, bk.Token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Appointment["name"] != "Erika Löschmich" || d.Appointment["email"] != "erika@example.org" || d.Appointment["phone"] != "0170 1234" ||
+			!d.DeleteAfter.After(bk.Appointment.End) {
+			t.Fatalf("export = %+v", d)
+		}
+		if err := b.Erase(ctx, bk.Token); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := b.Get(ctx, bk.Token); codeOf(err) != "appointment_not_found" {
+			t.Fatalf("Get after erase: %v", err)
+		}
+		if _, err := b.Export(ctx, bk.Token); codeOf(err) != "appointment_not_found" {
+			t.Fatalf("Export after erase: %v", err)
+		}
+		if err := b.Erase(ctx, bk.Token); codeOf(err) != "appointment_not_found" {
+			t.Fatalf("second erase: %v", err)
+		}
+		assertCap(t, st, o, Date{2026, 10, 5}, 54, 0)
+		keys, err := st.Client.Keys(ctx, "*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range keys {
+			if k == notify.OutboxKey(o.ID) {
+				continue
+			}
+			dump := dumpKey(t, st, k)
+			for _, secret := range []string{"Löschmich", "erika@example.org", "0170 1234", bk.Appointment.Code, bk.Appointment.ID} {
+				if strings.Contains(dump, secret) {
+					t.Errorf("key %s still holds %q after the erase", k, secret)
+				}
+			}
+		}
+		if got := outboxKinds(t, st.Client, o.ID); len(got) != 2 || got[1] != notify.KindCancellation {
+			t.Fatalf("outbox = %v, want confirmation and cancellation", got)
+		}
+	})
+}
+
+// TestNameCannotChange: a move keeps the name; nothing in the service
+// changes a name (there is no method for it, and the HTTP side has no
+// PATCH or PUT on an appointment: see cmd/rathaus's hardening tests).
+func TestNameCannotChange(t *testing.T) {
+	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		b, o, _ := newBookings(t, st, "")
+		bk, err := b.Book(ctx, o.ID, req("name@example.org", slot), "de", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Reschedule(ctx, bk.Token, "2026-10-05T10:00:00+02:00"); err != nil {
+			t.Fatal(err)
+		}
+		a, _, err := b.Get(ctx, bk.Token)
+		if err != nil || a.Name != "Anna Muster" || a.Email != "name@example.org" {
+			t.Fatalf("after the move: %+v, %v", a, err)
+		}
+	})
+}
