@@ -40,10 +40,14 @@ func (a *app) router() *gin.Engine {
 	r.GET("/readyz", a.handleReadyz)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{})))
 
-	api := r.Group("/api/v1", httpx.LimitBody())
+	api := r.Group("/api/v1", httpx.LimitBody(), noStorePersonal(), a.limiter.Middleware(rateRoutes(a.cfg.Limits)),
+		a.pow.Require(powRoutes, a.powEnabled), a.audit.Middleware(a.log, "/api/v1/staff/", "/api/v1/admin/"))
 	api.GET("/openapi.json", handleOpenAPI)
+	api.GET("/pow/challenge", a.pow.HandleChallenge(a.clientHash))
 	authHTTP := auth.NewHTTP(a.auth, secure)
+	authHTTP.Audit = a.audit.Auth(a.log)
 	authHTTP.Register(api)
+	api.GET("/admin/audit", authHTTP.Require(), auth.RequireAdmin(), a.audit.HandleIndex)
 	booking.NewHTTP(a.bookings).Register(api, booking.Guards{
 		Staff: []gin.HandlerFunc{authHTTP.Require(), auth.RequireOffice()},
 		Admin: []gin.HandlerFunc{authHTTP.Require(), auth.RequireAdmin()},

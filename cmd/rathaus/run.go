@@ -17,9 +17,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/rathaus/rathaus/booking"
+	"github.com/rathaus/rathaus/internal/audit"
 	"github.com/rathaus/rathaus/internal/auth"
 	"github.com/rathaus/rathaus/internal/clock"
 	"github.com/rathaus/rathaus/internal/config"
+	"github.com/rathaus/rathaus/internal/pow"
+	"github.com/rathaus/rathaus/internal/ratelimit"
 	"github.com/rathaus/rathaus/internal/store"
 	"github.com/rathaus/rathaus/queue"
 )
@@ -45,6 +48,9 @@ type app struct {
 	auth     *auth.Service
 	reg      *prometheus.Registry
 	queue    *queue.Service
+	limiter  *ratelimit.Limiter
+	pow      *pow.Service
+	audit    *audit.Log
 }
 
 // Run starts rathaus and blocks until ctx is cancelled, then shuts down in
@@ -115,8 +121,11 @@ func newApp(cfg config.Config, opts Options) (*app, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	dir := booking.NewDirectory(offices)
 	bookings := booking.NewBookings(dir, st.Client, clk, cfg.BaseURL, log)
+	bookings.SetReleaseDelay(cfg.ReleaseDelay, cfg.ReleaseWindow)
+	secret := serverSecret(cfg, log)
 	return &app{cfg: cfg, log: log, clock: clk, store: st, offices: dir, bookings: bookings,
-		auth: auth.NewService(st.Client, clk, log), reg: reg,
+		auth: auth.NewService(st.Client, clk, log), reg: reg, limiter: ratelimit.New(st.Client, clk, secret, reg),
+		pow: pow.New(secret, st.Client, clk), audit: audit.New(st.Client, clk),
 		queue: queue.New(queue.Config{Offices: dir, Store: st, Clock: clk, Log: log, BaseURL: cfg.BaseURL,
 			Closures: bookingForQueue{bookings}, Appointments: bookingForQueue{bookings}})}, nil
 }

@@ -37,6 +37,14 @@ type Config struct {
 	LogLevel string
 	// ShutdownTimeout bounds the graceful drain (RATHAUS_SHUTDOWN_TIMEOUT).
 	ShutdownTimeout time.Duration
+	// Limits are the rate limits (RATHAUS_RATE_*).
+	Limits Limits
+	// PowSecret keys proof-of-work challenges and address hashes (RATHAUS_POW_SECRET); empty: random per start.
+	PowSecret string
+	// ReleaseDelay is how long a cancelled slot stays taken at least (RATHAUS_RELEASE_DELAY).
+	ReleaseDelay time.Duration
+	// ReleaseWindow spreads the release of a cancelled slot randomly (RATHAUS_RELEASE_WINDOW).
+	ReleaseWindow time.Duration
 }
 
 // Error is a configuration error naming the variable at fault.
@@ -69,6 +77,8 @@ var Vars = []Var{
 	{"RATHAUS_LOG_LEVEL", "info", "debug, info, warn or error", setLogLevel},
 	{"RATHAUS_SHUTDOWN_TIMEOUT", "15s", "how long a graceful shutdown may drain", setShutdownTimeout},
 }
+
+func init() { Vars = append(Vars, hardeningVars...) }
 
 // FromEnv builds the Config from getenv (os.Getenv in production). A variable
 // that is unset or empty takes its default.

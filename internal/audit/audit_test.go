@@ -1,0 +1,74 @@
+package audit
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/rathaus/rathaus/internal/clock"
+	"github.com/rathaus/rathaus/internal/redistest"
+	"github.com/rathaus/rathaus/internal/store"
+)
+
+var t0 = time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
+
+func TestRecordAndRecent(t *testing.T) {
+	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		clk := clock.NewSimulated(t0)
+		l := New(st.Client, clk)
+		for i, a := range []string{"login", "POST /api/v1/admin/offices/:office/closures", "logout"} {
+			clk.Advance(time.Second)
+			if err := l.Record(ctx, Entry{Actor: "erika", Action: a, Target: "office=geesthacht", Status: 200 + i, RequestID: "r1"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := l.Recent(ctx, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[0].Action != "logout" || got[1].Status != 201 || got[0].Actor != "erika" ||
+			!got[0].Time.Equal(t0.Add(3*time.Second)) || got[1].Target != "office=geesthacht" || got[0].RequestID != "r1" || got[0].ID == "" {
+			t.Fatalf("Recent = %+v", got)
+		}
+	})
+}
+
+// TestMiddleware records staff routes after they ran (a refused anonymous
+// call as actor "-"), and skips public routes and plain staff reads.
+func TestMiddleware(t *testing.T) {
+	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
+		gin.SetMode(gin.TestMode)
+		l := New(st.Client, clock.NewSimulated(t0))
+		r := gin.New()
+		api := r.Group("/api/v1", l.Middleware(slog.New(slog.NewTextHandler(io.Discard, nil)), "/api/v1/staff/"))
+		ok := func(c *gin.Context) { c.Status(http.StatusOK) }
+		api.POST("/staff/offices/:office/counters/:counter/call-next", func(c *gin.Context) { c.Status(http.StatusUnauthorized) })
+		api.GET("/staff/offices/:office/counters", ok)
+		api.GET("/staff/offices/:office/appointments", ok)
+		api.POST("/offices/:office/tickets", ok)
+		for _, rq := range []struct{ method, path string }{
+			{"POST", "/api/v1/staff/offices/geesthacht/counters/2/call-next"},
+			{"GET", "/api/v1/staff/offices/geesthacht/counters"},
+			{"GET", "/api/v1/staff/offices/geesthacht/appointments?date=2026-10-05"},
+			{"POST", "/api/v1/offices/geesthacht/tickets"},
+		} {
+			r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(rq.method, rq.path, nil))
+		}
+		got, err := l.Recent(context.Background(), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[1].Action != "POST /api/v1/staff/offices/:office/counters/:counter/call-next" ||
+			got[1].Actor != "-" || got[1].Status != 401 || got[1].Target != "counter=2 office=geesthacht" ||
+			got[0].Action != "GET /api/v1/staff/offices/:office/appointments" {
+			t.Fatalf("entries = %+v", got)
+		}
+	})
+}

@@ -1,0 +1,99 @@
+package audit
+
+import (
+	"log/slog"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/rathaus/rathaus/internal/apperr"
+	"github.com/rathaus/rathaus/internal/auth"
+	"github.com/rathaus/rathaus/internal/httpx"
+)
+
+// Middleware records every request to a route under one of prefixes (the
+// staff and admin groups) after it ran: actor (the authenticated user, or
+// "-" when authentication failed), method and route, target (the route's
+// parameters), status and request id. Reads that only list counters or
+// statistics are not recorded; reads of personal data (appointments) are.
+func (l *Log) Middleware(log *slog.Logger, prefixes ...string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Next()
+		route := c.FullPath()
+		if !hasPrefix(route, prefixes) || (c.Request.Method == http.MethodGet && !strings.Contains(route, "/appointments") && c.Writer.Status() < 400) {
+			return
+		}
+		actor := "-"
+		if p, ok := auth.PrincipalOf(c); ok {
+			actor = p.User.Username
+		}
+		e := Entry{Actor: actor, Action: c.Request.Method + " " + route, Target: target(c), Status: c.Writer.Status(),
+			RequestID: httpx.RequestID(c)}
+		if err := l.Record(c.Request.Context(), e); err != nil {
+			log.Warn("audit: could not record", "request_id", e.RequestID, "action", e.Action, "err", err)
+		}
+	}
+}
+
+func hasPrefix(route string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(route, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// target lists the route parameters (office, counter, ticket, closure id …)
+// in a stable order; values are capped so that a hostile path stays short.
+func target(c *gin.Context) string {
+	parts := make([]string, 0, len(c.Params))
+	for _, p := range c.Params {
+		v := p.Value
+		if len(v) > 64 {
+			v = v[:64]
+		}
+		parts = append(parts, p.Key+"="+v)
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, " ")
+}
+
+// Auth records login, failed login and logout, as auth.HTTP reports them.
+func (l *Log) Auth(log *slog.Logger) func(c *gin.Context, actor, action string, status int) {
+	return func(c *gin.Context, actor, action string, status int) {
+		if len(actor) > 64 {
+			actor = actor[:64]
+		}
+		e := Entry{Actor: actor, Action: action, Status: status, RequestID: httpx.RequestID(c)}
+		if err := l.Record(c.Request.Context(), e); err != nil {
+			log.Warn("audit: could not record", "request_id", e.RequestID, "action", action, "err", err)
+		}
+	}
+}
+
+var errLimit = apperr.Invalid("limit", "invalid_limit", "limit ist eine Zahl von 1 bis 1000.", "limit is a number from 1 to 1000.")
+
+// HandleIndex handles GET /api/v1/admin/audit?limit=n (admins): the newest
+// entries first, 100 unless limit says otherwise (at most 1000).
+func (l *Log) HandleIndex(c *gin.Context) {
+	limit := int64(100)
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 || n > 1000 {
+			httpx.Error(c, errLimit)
+			return
+		}
+		limit = n
+	}
+	entries, err := l.Recent(c.Request.Context(), limit)
+	if err != nil {
+		httpx.Error(c, err)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, gin.H{"entries": entries})
+}
