@@ -351,6 +351,12 @@ type browserBooking struct {
 
 func browserBook(t *testing.T, s *testServer, service, name string) browserBooking {
 	t.Helper()
+	return browserBookOn(t, s, service, name, "")
+}
+
+// browserBookOn books the first free slot of service on date ("": the first open day).
+func browserBookOn(t *testing.T, s *testServer, service, name, date string) browserBooking {
+	t.Helper()
 	var av struct {
 		Days []struct {
 			Date, Status string
@@ -358,7 +364,7 @@ func browserBook(t *testing.T, s *testServer, service, name string) browserBooki
 	}
 	browserGet(t, s.URL+"/api/v1/offices/geesthacht/availability?service="+service, &av)
 	for _, d := range av.Days {
-		if d.Status != "open" {
+		if d.Status != "open" || (date != "" && d.Date != date) {
 			continue
 		}
 		var day struct{ Slots []struct{ Start string } }
@@ -399,4 +405,11 @@ func (tb *btab) loginForm(user, password string) {
 func (tb *btab) eval0(expr string) {
 	tb.t.Helper()
 	tb.run(chromedp.Evaluate[chromedp.Void](expr))
+}
+
+// setField sets the value of the form field sel as a user would (with an input event).
+func (tb *btab) setField(sel, value string) {
+	tb.t.Helper()
+	tb.waitVisible(sel)
+	tb.eval0(fmt.Sprintf(`(() => { const f = document.querySelector(%q); f.value = %q; f.dispatchEvent(new Event("input", {bubbles: true})); })()`, sel, value))
 }

@@ -1,7 +1,7 @@
 // Admin (/admin): closures with a dry-run preview before publishing, the
 // office's services and opening hours (read-only: they live in the offices
 // file) and the signed-in user.
-import { api, t, el, put, setupPage, setTimeZone, fmtDate, closureRange, announce, ApiError, showError, lang } from './app.js';
+import { api, t, el, put, local, setupPage, setTimeZone, fmtDate, closureRange, announce, ApiError, showError, lang } from './app.js';
 import { session, staffNav, userOffices, userBar } from './staffauth.js';
 import { fieldErrors } from './forms.js';
 
@@ -18,6 +18,9 @@ function closureBody(form) {
   if (v('come_by')) body.come_by = v('come_by');
   return body;
 }
+
+/** count picks the singular message (key_one) for 1, else the plural. */
+const count = (key, n) => t(n === 1 ? key + '_one' : key, { n });
 
 const FIELD = { title: 'title_de', message: 'message_de' };
 
@@ -50,10 +53,10 @@ async function preview(ev) {
     const box = $('preview');
     put(box,
       el('p', { id: 'preview-summary', text: res.affected_appointments
-        ? t('admin.preview_affected', { n: res.affected_appointments, days: days.length })
+        ? t('admin.preview_affected', { appts: count('admin.n_appts', res.affected_appointments), days: count('admin.n_days', days.length) })
         : t('admin.preview_none') }),
       el('p', { text: t('admin.preview_range', { range: closureRange(res.closure) }) }),
-      days.length ? el('ul', {}, days.map((d) => el('li', { text: t('admin.preview_day', { date: fmtDate(d.date), n: d.count }) }))) : null);
+      days.length ? el('ul', {}, days.map((d) => el('li', { text: t('admin.preview_day', { date: fmtDate(d.date), appts: count('admin.n_appts', d.count) }) }))) : null);
     box.hidden = false;
     $('closure-publish').disabled = false;
     box.focus();
@@ -74,9 +77,9 @@ async function publish() {
     form.reset();
     previewed = '';
     $('closure-publish').disabled = true;
-    put($('preview'), el('p', { class: 'success', id: 'published', text: t('admin.published', { title: res.closure.title, n: res.affected_appointments }) }));
+    put($('preview'), el('p', { class: 'success', id: 'published', text: t('admin.published', { title: res.closure.title, appts: count('admin.n_appts', res.affected_appointments) }) }));
     $('preview').focus();
-    announce(t('admin.published', { title: res.closure.title, n: res.affected_appointments }));
+    announce(t('admin.published', { title: res.closure.title, appts: count('admin.n_appts', res.affected_appointments) }));
     await loadClosures();
   } catch (e) { errors.fromAPI(e); }
 }
@@ -84,7 +87,7 @@ async function publish() {
 async function loadClosures() {
   const list = (await api('GET', `/api/v1/offices/${office.id}/closures`)).closures;
   put($('closure-list'), list.length ? list.map((c) => el('li', { 'data-closure': c.id },
-    el('h3', { text: c.title }), el('p', { text: closureRange(c) }), c.message ? el('p', { text: c.message }) : null,
+    el('h3', { text: local(c.title) }), el('p', { text: closureRange(c) }), local(c.message) ? el('p', { text: local(c.message) }) : null,
     el('button', { type: 'button', class: 'secondary', text: t('admin.withdraw'), 'aria-label': t('admin.withdraw_named', { title: c.title }),
       onclick: () => askWithdraw(c) }))) : [el('li', { text: t('closures.none') })]);
 }

@@ -46,6 +46,12 @@ export function el(tag, attrs = {}, ...children) {
   return n;
 }
 
+/** local picks the page language from a {de, en} text (a plain string stays as it is). */
+export function local(v) {
+  if (v && typeof v === 'object') return v[lang] || v.de || v.en || '';
+  return v || '';
+}
+
 /** put replaces the children of box, skipping empty ones (null, false). */
 export function put(box, ...kids) {
   box.replaceChildren(...kids.flat().filter((k) => k !== null && k !== undefined && k !== false));
@@ -205,7 +211,7 @@ export function closureRange(c) {
 /** closureDetails lists a closure's message, emergency phone and come-by date. */
 export function closureDetails(c) {
   return [
-    c.message ? el('p', { text: c.message }) : null,
+    local(c.message) ? el('p', { text: local(c.message) }) : null,
     c.phone ? el('p', {}, t('closure.phone') + ' ', el('a', { href: 'tel:' + c.phone.replace(/\s/g, ''), text: c.phone })) : null,
     c.email ? el('p', {}, t('closure.email') + ' ', el('a', { href: 'mailto:' + c.email, text: c.email })) : null,
     c.come_by ? el('p', { text: t('closure.come_by', { date: /^\d{4}-\d{2}-\d{2}$/.test(c.come_by) ? fmtDate(c.come_by) : c.come_by }) }) : null,
@@ -225,7 +231,7 @@ export function showBanner(office) {
   const today = new Date().toISOString().slice(0, 10);
   const current = c.from <= today;
   put(box,
-    el('h2', { id: 'closure-banner-title', text: t(current ? 'closure.banner_now' : 'closure.banner_soon', { title: c.title }) }),
+    el('h2', { id: 'closure-banner-title', text: t(current ? 'closure.banner_now' : 'closure.banner_soon', { title: local(c.title) }) }),
     el('p', { class: 'closure-dates', text: closureRange(c) }),
     ...closureDetails(c),
     el('p', {}, el('a', { href: '/closures' + (location.search || ''), text: t('closure.all') })),

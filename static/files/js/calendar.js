@@ -1,6 +1,6 @@
 // The day-and-time picker used by booking and by moving an appointment:
 // four weeks of days (closed days carry their reason), then the free times.
-import { api, t, el, fmtDate, fmtTime, addDays, announce, showError } from './app.js';
+import { api, t, el, local, fmtDate, fmtTime, addDays, announce, showError } from './app.js';
 
 const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 
@@ -58,7 +58,7 @@ export class Picker {
         onclick: (ev) => this.pickDay(d.date, ev.currentTarget),
       }, el('span', { class: 'num', text: String(num) }), el('span', { class: 'why', text: t('calendar.free', { n: d.free_slots }) }));
     }
-    const why = d.closure ? d.closure.title : t(d.status === 'full' ? 'calendar.full' : 'calendar.closed');
+    const why = d.closure ? local(d.closure.title) : t(d.status === 'full' ? 'calendar.full' : 'calendar.closed');
     return el('span', { class: 'day' + (d.closure ? ' closed' : ''), 'data-date': d.date, 'data-status': d.status },
       el('span', { class: 'num', 'aria-hidden': 'true', text: String(num) }),
       el('span', { class: 'visually-hidden', text: long + ': ' }),

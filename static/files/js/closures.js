@@ -1,5 +1,5 @@
 // Closures page (/closures): the office's current and future closures and feeds.
-import { api, t, el, setupPage, officeId, setTimeZone, closureRange, closureDetails } from './app.js';
+import { api, t, el, local, setupPage, officeId, setTimeZone, closureRange, closureDetails } from './app.js';
 
 setupPage('closures.title', async () => {
   const id = await officeId();
@@ -10,7 +10,7 @@ setupPage('closures.title', async () => {
   try { list = (await api('GET', `/api/v1/offices/${id}/closures`)).closures; } catch { /* the office's list will do */ }
   const box = document.getElementById('closures');
   box.replaceChildren(...list.map((c) => el('li', { 'data-closure': c.id || '' },
-    el('h2', { text: c.title || t('calendar.closed') }),
+    el('h2', { text: local(c.title) || t('calendar.closed') }),
     el('p', { class: 'closure-dates', text: closureRange(c) }),
     ...closureDetails(c))));
   if (!list.length) box.replaceChildren(el('li', { text: t('closures.none') }));

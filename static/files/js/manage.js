@@ -4,6 +4,8 @@ import { Picker } from './calendar.js';
 
 const token = pathPart(1);
 const base = `/api/v1/appointments/${encodeURIComponent(token)}`;
+// A closure's mail links here with ?rebook=<suggested start>.
+const rebook = new URLSearchParams(location.search).get('rebook');
 let appt, office, newSlot;
 
 function serviceName(id) {
@@ -24,7 +26,7 @@ function render() {
     a.status === 'unverified' && a.verify_by ? el('p', { class: 'banner', text: t('manage.verify_by', { date: fmtDate(a.verify_by), time: fmtTime(a.verify_by) }) }) : null);
   const active = a.status === 'confirmed' || a.status === 'unverified';
   document.getElementById('manage-actions').hidden = !active;
-  if (!active) document.getElementById('move-box').hidden = true;
+  if (!active && !rebook) document.getElementById('move-box').hidden = true;
   document.getElementById('ics-link').href = base + '/ics';
 }
 
@@ -87,6 +89,20 @@ async function moveSubmit() {
   } catch (e) { showError(e); }
 }
 
+/** offerRebook offers the suggested time of a closure mail, or another one. */
+function offerRebook() {
+  const box = document.getElementById('verify-box');
+  const when = new Date(rebook);
+  const valid = !Number.isNaN(when.getTime());
+  put(box, el('div', { class: 'banner' },
+    el('h2', { text: t('manage.rebook_heading') }),
+    el('p', { text: t('manage.rebook_text') }),
+    valid ? el('p', {}, el('button', { type: 'button', id: 'rebook-suggested', onclick: () => { newSlot = { start: rebook }; moveSubmit(); },
+      text: t('manage.rebook_take', { date: fmtDate(rebook), time: fmtTime(rebook) }) })) : null,
+    el('p', {}, el('button', { type: 'button', class: 'secondary', id: 'rebook-other', onclick: () => moveOpen().catch(showError), text: t('manage.rebook_other') }))));
+  box.hidden = false;
+}
+
 setupPage('manage.title', async () => {
   appt = (await api('GET', base)).appointment;
   try {
@@ -96,6 +112,7 @@ setupPage('manage.title', async () => {
   } catch { office = null; }
   if (new URLSearchParams(location.search).get('verify') === '1') await verify();
   render();
+  if (rebook && appt.status === 'cancelled') offerRebook();
   document.getElementById('cancel-open').addEventListener('click', cancelFlow);
   document.getElementById('cancel-keep').addEventListener('click', () => document.getElementById('cancel-dialog').close());
   document.getElementById('cancel-confirm').addEventListener('click', cancelConfirmed);

@@ -16,13 +16,15 @@ function serviceName(id) {
   return s ? s.name : id;
 }
 
-function parkedList() { try { return JSON.parse(sessionStorage.getItem(PREF + 'parked') || '[]'); } catch { return []; } }
-function setParked(list) { sessionStorage.setItem(PREF + 'parked', JSON.stringify(list)); renderParked(); }
-
-function renderParked() {
-  const list = parkedList();
-  $('parked-box').hidden = !list.length;
-  put($('parked'), list.map((n) => el('li', {}, n + ' ', el('button', { type: 'button', class: 'secondary', text: t('staff.unpark', { number: n }), onclick: () => act('unpark', n) }))));
+/** renderTickets lists today's open tickets: waiting (in order) and parked ones. */
+function renderTickets(list) {
+  const open = list.filter((tk) => tk.status === 'waiting' || tk.status === 'parked' || tk.status === 'called');
+  put($('tickets'), open.map((tk) => el('tr', { 'data-number': tk.number, 'data-status': tk.status },
+    el('td', { text: tk.number }), el('td', { text: serviceName(tk.service) }),
+    el('td', { text: t('ticket_status.' + tk.status) + (tk.counter ? ' · ' + t('staff.counter_n', { id: tk.counter }) : '') }),
+    el('td', { text: tk.appointment_at ? fmtTime(tk.appointment_at) : '–' }),
+    el('td', {}, tk.status === 'parked' ? el('button', { type: 'button', class: 'secondary', text: t('staff.unpark', { number: tk.number }), onclick: () => act('unpark', tk.number) }) : ''))));
+  $('tickets-empty').hidden = open.length > 0;
 }
 
 function renderCurrent() {
@@ -40,8 +42,6 @@ async function act(action, number = current && current.number) {
     const body = action === 'transfer' ? { service: $('transfer-service').value } : undefined;
     const res = await api('POST', `${staffBase()}/tickets/${encodeURIComponent(number)}/${action}`, body);
     const tk = res.ticket;
-    if (action === 'park') setParked([...parkedList(), tk.number]);
-    if (action === 'unpark') setParked(parkedList().filter((n) => n !== tk.number));
     current = ['finish', 'no-show', 'park', 'transfer'].includes(action) ? null : (action === 'unpark' ? current : tk);
     renderCurrent();
     announce(t('staff.done_' + action.replace('-', '_'), { number: tk.number }));
@@ -67,7 +67,9 @@ async function callNext() {
 }
 
 async function refreshQueue() {
-  const [d, cs] = await Promise.all([api('GET', `/api/v1/offices/${office.id}/display`), api('GET', `${staffBase()}/counters`)]);
+  const [d, cs, tickets] = await Promise.all([api('GET', `/api/v1/offices/${office.id}/display`), api('GET', `${staffBase()}/counters`),
+    api('GET', `${staffBase()}/tickets`).catch(() => ({ tickets: [] }))]);
+  renderTickets(tickets.tickets || []);
   $('queue-total').textContent = t('display.waiting_total', { n: d.waiting, counters: d.open_counters });
   put($('queue'), (d.services || []).map((s) => el('tr', {}, el('td', { text: s.service_name }), el('td', { text: String(s.waiting) }), el('td', { text: t('staff.minutes', { n: s.estimated_wait_minutes }) }))));
   put($('counters'), cs.counters.map((c) => el('li', { 'data-counter': c.id },
@@ -115,7 +117,6 @@ async function chooseOffice(id, offices) {
   put($('transfer-service'), office.services.map((s) => el('option', { value: s.id, text: s.name })));
   current = null;
   renderCurrent();
-  renderParked();
   await Promise.all([refreshQueue(), loadAppointments()]);
   follow();
 }

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestBrowserPublishClosure publishes a closure in the admin page after its
+// dry-run preview, then finds the banner, the closed days in the booking
+// calendar and the closures page, and the appointment inside cancelled.
+func TestBrowserPublishClosure(t *testing.T) {
+	s := startBrowserServer(t)
+	appt := browserBookOn(t, s, "ummeldung", "Erika Mustermann", "2026-12-03")
+
+	admin := newTab(t, s.URL)
+	admin.open("/admin")
+	admin.loginForm("admin", browserAdminPassword)
+	admin.waitVisible("#closure-form")
+	admin.setField("#from", "2026-12-03")
+	admin.setField("#until", "2026-12-04")
+	admin.setField("#title_de", "Betriebsausflug")
+	admin.setField("#title_en", "Staff outing")
+	admin.setField("#message_de", "Das Bürgerbüro ist wegen des Betriebsausflugs geschlossen.")
+	admin.setField("#phone", "04152 130 999")
+	admin.setField("#come_by", "2026-12-02")
+	if admin.nodeCount("#closure-publish:disabled") != 1 {
+		t.Error("publishing is possible before the preview")
+	}
+	admin.click("#closure-preview")
+	summary := admin.text("#preview-summary")
+	if !strings.Contains(summary, "1 Termin an 1 Tag") {
+		t.Errorf("preview = %q, want 1 appointment on 1 day", summary)
+	}
+	var got struct{ Appointment struct{ Status string } }
+	browserGet(t, s.URL+"/api/v1/appointments/"+appt.Token, &got)
+	if got.Appointment.Status != "confirmed" {
+		t.Fatalf("the dry run changed the appointment: %q", got.Appointment.Status)
+	}
+	admin.screenshot("admin-preview-de")
+	admin.click("#closure-publish")
+	admin.waitVisible("#published")
+	admin.waitFor(`#closure-list li[data-closure]`)
+	admin.checkErrors("admin")
+
+	browserGet(t, s.URL+"/api/v1/appointments/"+appt.Token, &got)
+	if got.Appointment.Status != "cancelled" {
+		t.Errorf("appointment inside the closure is %q, want cancelled", got.Appointment.Status)
+	}
+
+	tb := newTab(t, s.URL)
+	tb.open("/")
+	banner := tb.text("#closure-banner")
+	for _, want := range []string{"Betriebsausflug", "04152 130 999", "2. Dezember 2026"} {
+		if !strings.Contains(banner, want) {
+			t.Errorf("banner %q lacks %q", banner, want)
+		}
+	}
+	tb.click("#svc-ummeldung")
+	for _, d := range []string{"2026-12-03", "2026-12-04"} {
+		if got := tb.text(`.calendar .day.closed[data-date="` + d + `"]`); !strings.Contains(got, "Betriebsausflug") {
+			t.Errorf("calendar day %s = %q, want the closure's title", d, got)
+		}
+	}
+	if tb.nodeCount(`.calendar button[data-date="2026-12-07"]`) != 1 {
+		t.Error("the Monday after the closure is not bookable")
+	}
+	tb.screenshot("booking-closure-de")
+	tb.open("/closures")
+	if got := tb.text("#closures"); !strings.Contains(got, "Betriebsausflug") {
+		t.Errorf("closures page = %q", got)
+	}
+	tb.checkErrors("public pages")
+}
