@@ -16,13 +16,14 @@ import (
 // (RATHAUS_SOAK=1); CI runs the short ones.
 func soak() bool { return os.Getenv("RATHAUS_SOAK") == "1" }
 
-// demoStarts are bookable 15-minute starts of the demo office from 1 to 18
-// December 2026 (weekdays, 08:00–11:45): 224 starts of three seats each.
+// demoStarts are 15-minute starts of the demo office from 1 December 2026 to
+// 22 January 2027 (weekdays, 08:00–11:45; the few holidays among them answer
+// 409): 592 starts of three seats each.
 func demoStarts() []string {
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	var out []string
-	for d := 1; d <= 18; d++ {
-		day := time.Date(2026, 12, d, 8, 0, 0, 0, berlin)
+	for d := 1; d <= 53; d++ {
+		day := time.Date(2026, 12, d, 8, 0, 0, 0, berlin) // normalised into January
 		if day.Weekday() == time.Saturday || day.Weekday() == time.Sunday {
 			continue
 		}
@@ -33,8 +34,8 @@ func demoStarts() []string {
 	return out
 }
 
-// bookingLoad books from workers goroutines until stop is closed and keeps
-// the token of every 201; answers other than 201, 409 and 503 are errors.
+// bookingLoad books from workers goroutines, each pausing pace between
+// requests, until stop is closed, and keeps the token of every 201.
 type bookingLoad struct {
 	mu     sync.Mutex
 	tokens []string
@@ -43,7 +44,7 @@ type bookingLoad struct {
 	stop   chan struct{}
 }
 
-func startBookingLoad(url string, workers int) *bookingLoad {
+func startBookingLoad(url string, workers int, pace time.Duration) *bookingLoad {
 	l := &bookingLoad{counts: map[int]int{}, stop: make(chan struct{})}
 	starts := demoStarts()
 	var next int64
@@ -58,6 +59,7 @@ func startBookingLoad(url string, workers int) *bookingLoad {
 					return
 				default:
 				}
+				time.Sleep(pace)
 				nextMu.Lock()
 				i := int(next)
 				next++
@@ -98,7 +100,7 @@ func TestRedisCrashDuringBookings(t *testing.T) {
 	if soak() {
 		rounds = 20
 	}
-	load := startBookingLoad(srv.URL, 8)
+	load := startBookingLoad(srv.URL, 8, 0)
 	for r := range rounds {
 		time.Sleep(time.Duration(50+rand.IntN(300)) * time.Millisecond) // a random moment of the load
 		redis.Kill()

@@ -131,8 +131,17 @@ func (s *Sentinel) URL() string {
 // redis-server arguments for both data nodes (e.g. "--appendonly", "yes").
 func StartSentinel(t testing.TB, extra ...string) *Sentinel {
 	t.Helper()
-	s := &Sentinel{Primary: Start(t, extra...)}
-	s.Replica = Start(t, append([]string{"--replicaof", "127.0.0.1", strconv.Itoa(s.Primary.port)}, extra...)...)
+	primary := Start(t, extra...)
+	host, port, _ := strings.Cut(primary.Addr, ":")
+	replica := Start(t, append([]string{"--replicaof", host, port}, extra...)...)
+	return WatchWithSentinels(t, primary, replica)
+}
+
+// WatchWithSentinels waits until replica is in sync with primary, starts
+// three sentinels watching primary and waits until each knows both.
+func WatchWithSentinels(t testing.TB, primary, replica *Server) *Sentinel {
+	t.Helper()
+	s := &Sentinel{Primary: primary, Replica: replica}
 	if err := waitInfo(s.Replica.Addr, "INFO", "replication", "master_link_status:up", 30*time.Second); err != nil {
 		t.Fatalf("redistest: replica %s: %v", s.Replica.Addr, err)
 	}
@@ -145,6 +154,17 @@ func StartSentinel(t testing.TB, extra ...string) *Sentinel {
 		}
 	}
 	return s
+}
+
+// MasterAddr returns the primary's address as the first sentinel sees it.
+func (s *Sentinel) MasterAddr(ctx context.Context) (string, error) {
+	c := redis.NewSentinelClient(&redis.Options{Addr: s.Sentinels[0].Addr})
+	defer c.Close()
+	a, err := c.GetMasterAddrByName(ctx, MasterName).Result()
+	if err != nil {
+		return "", err
+	}
+	return a[0] + ":" + a[1], nil
 }
 
 // startSentinelNode starts one redis-server --sentinel watching the primary.
