@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ func TestBrowserBookAndSeeInStaffList(t *testing.T) {
 	tb.click("#svc-ummeldung")
 	tb.click(`.calendar button[data-date="2026-12-02"]`)
 	tb.click(".slots button")
+	tb.screenshot("booking-form-de")
 	tb.typeInto("#name", "Erika Mustermann")
 	tb.typeInto("#email", "erika@example.org")
 	tb.click("#book-submit")
@@ -22,6 +25,7 @@ func TestBrowserBookAndSeeInStaffList(t *testing.T) {
 	if len(code) < 6 {
 		t.Fatalf("appointment code %q", code)
 	}
+	tb.screenshot("booking-done-de")
 	tb.checkErrors("booking")
 
 	staff := newTab(t, s.URL)
@@ -73,6 +77,10 @@ func TestBrowserCancelFromManagePage(t *testing.T) {
 	tb.open("/a/" + appt.Token)
 	tb.click("#cancel-open")
 	tb.waitVisible("#cancel-dialog")
+	if got := evalJS[string](tb, `document.activeElement.id`); got != "cancel-keep" {
+		t.Errorf("focus in the dialog on %q, want the safe choice", got)
+	}
+	tb.screenshot("manage-cancel-dialog-de")
 	tb.click("#cancel-confirm")
 	tb.waitVisible("#cancel-done")
 	tb.waitFor(`#appt-status[data-status="cancelled"]`)
@@ -115,6 +123,7 @@ func TestBrowserKioskStaffDisplay(t *testing.T) {
 	kiosk.eval0(`window.print = () => { document.body.dataset.printed = "1"; }`)
 	kiosk.click(`button[data-service="ummeldung"]`)
 	number := kiosk.text("#ticket-number")
+	kiosk.screenshot("kiosk-ticket-de")
 	statusURL := kiosk.text(".ticket-url")
 	if kiosk.nodeCount("#ticket svg.qr path") != 1 {
 		t.Error("the ticket has no QR code")
@@ -143,7 +152,54 @@ func TestBrowserKioskStaffDisplay(t *testing.T) {
 	display.waitFor(`#calls tr.newest[data-number="` + number + `"][data-counter="1"]`)
 	t.Logf("display showed %s %v after the call", number, time.Since(start))
 	status.waitFor("#ticket-called")
+	display.screenshot("display-called-de")
+	status.screenshot("ticket-called-de")
+	staff.screenshot("staff-called-de")
 	for _, tb := range []*btab{display, staff, status} {
 		tb.checkErrors("queue flow")
 	}
+}
+
+// TestBrowserDisplayOffline stops the server under an open display, which
+// must then say that it is offline.
+func TestBrowserDisplayOffline(t *testing.T) {
+	s := startBrowserServer(t)
+	display := newTab(t, s.URL)
+	display.open("/display/geesthacht")
+	display.waitFor("#display-offline[hidden]")
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	display.waitVisible("#display-offline")
+	display.screenshot("display-offline-de")
+}
+
+// TestBrowserVerifyLanding opens the e-mail verification link of an office
+// that asks for it: the page confirms the appointment.
+func TestBrowserVerifyLanding(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "..", "examples", "offices.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "offices.yaml")
+	yaml := strings.Replace(string(src), "confirm_by_email: false", "confirm_by_email: true", 1)
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t, "RATHAUS_ADMIN_PASSWORD", browserAdminPassword, "RATHAUS_OFFICES_FILE", file)
+	s := startTestServerWith(t, cfg, Options{Clock: clockAt(browserNow)})
+	appt := browserBook(t, s, "ummeldung", "Erika Mustermann")
+	if appt.Appointment.Status != "unverified" {
+		t.Fatalf("status after booking = %q, want unverified", appt.Appointment.Status)
+	}
+	tb := newTab(t, s.URL)
+	tb.open("/a/" + appt.Token + "?verify=1")
+	tb.waitVisible("#verify-box .success")
+	tb.waitFor(`#appt-status[data-status="confirmed"]`)
+	var got struct{ Appointment struct{ Status string } }
+	browserGet(t, s.URL+"/api/v1/appointments/"+appt.Token, &got)
+	if got.Appointment.Status != "confirmed" {
+		t.Errorf("status after the verification link = %q", got.Appointment.Status)
+	}
+	tb.checkErrors("verify")
 }

@@ -37,6 +37,7 @@ func TestBrowserPagesAccessible(t *testing.T) {
 		tb.open(path)
 		tb.checkErrors(name + "/" + lang)
 		tb.checkAxe(name + "/" + lang)
+		tb.checkNarrow(name + "/" + lang)
 		if got := evalJS[string](tb, `document.documentElement.lang`); got != lang {
 			t.Errorf("%s: html lang = %q, want %q", name, got, lang)
 		}

@@ -71,7 +71,7 @@ func startBrowser() {
 		chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true),
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"), chromedp.Flag("mute-audio", true),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"), chromedp.Flag("mute-audio", true), chromedp.Flag("hide-scrollbars", true),
 		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1280, 900),
 	}
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -307,8 +307,11 @@ const browserAdminPassword = "admin-passwort-123"
 func startBrowserServer(t *testing.T) *testServer {
 	t.Helper()
 	cfg := testConfig(t, "RATHAUS_ADMIN_PASSWORD", browserAdminPassword)
-	return startTestServerWith(t, cfg, Options{Clock: clock.NewSimulated(browserNow)})
+	return startTestServerWith(t, cfg, Options{Clock: clockAt(browserNow)})
 }
+
+// clockAt is a simulated clock standing at t.
+func clockAt(t time.Time) clock.Clock { return clock.NewSimulated(t) }
 
 // postJSON posts body to the server and decodes the answer into out.
 func browserPost(t *testing.T, url string, body, out any) int {
@@ -412,4 +415,22 @@ func (tb *btab) setField(sel, value string) {
 	tb.t.Helper()
 	tb.waitVisible(sel)
 	tb.eval0(fmt.Sprintf(`(() => { const f = document.querySelector(%q); f.value = %q; f.dispatchEvent(new Event("input", {bubbles: true})); })()`, sel, value))
+}
+
+// checkNarrow fails when the page needs horizontal scrolling at 360 px width
+// (a phone, or 720 px at 200 % zoom), naming the elements that stick out.
+func (tb *btab) checkNarrow(name string) {
+	tb.t.Helper()
+	tb.run(chromedp.EmulateViewport(360, 800))
+	defer tb.run(chromedp.EmulateViewport(1280, 900))
+	wide := evalJS[[]string](tb, `(() => {
+		const w = document.documentElement.clientWidth;
+		if (document.documentElement.scrollWidth <= w) return [];
+		const clipped = (e) => { for (let p = e.parentElement; p; p = p.parentElement) { if (getComputedStyle(p).overflowX !== "visible") return true; } return false; };
+		return [...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > w + 1 && !clipped(e))
+			.slice(0, 5).map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className ? "." + e.className : ""));
+	})()`)
+	if len(wide) > 0 {
+		tb.t.Errorf("%s: wider than 360 px: %v", name, wide)
+	}
 }
