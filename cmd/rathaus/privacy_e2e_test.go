@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -33,8 +34,9 @@ func dumpAll(t *testing.T, rdb redis.UniversalClient) map[string]string {
 		case "hash":
 			m, _ := rdb.HGetAll(ctx, k).Result()
 			for f, v := range m {
-				parts = append(parts, f, v)
+				parts = append(parts, f+"="+v)
 			}
+			slices.Sort(parts)
 		case "zset":
 			v, _ := rdb.ZRange(ctx, k, 0, -1).Result()
 			parts = append(parts, v...)
@@ -47,9 +49,12 @@ func dumpAll(t *testing.T, rdb redis.UniversalClient) map[string]string {
 		case "stream":
 			msgs, _ := rdb.XRange(ctx, k, "-", "+").Result()
 			for _, m := range msgs {
+				var fields []string
 				for f, v := range m.Values {
-					parts = append(parts, f, v.(string))
+					fields = append(fields, f+"="+v.(string))
 				}
+				slices.Sort(fields)
+				parts = append(parts, m.ID+" "+strings.Join(fields, " "))
 			}
 		default:
 			t.Fatalf("key %s has type %s, which the dump does not read", k, typ)
