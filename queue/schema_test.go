@@ -146,7 +146,7 @@ func TestPayloadSchemas(t *testing.T) {
 				break
 			}
 		}
-		for _, name := range []string{"issued", "called", "no_show", "changed", "finished", "counter"} {
+		for _, name := range []string{"issued", "called", "no_show", "transferred", "parked", "unparked", "finished", "counter"} {
 			if !seen[name] {
 				t.Errorf("the day produced no %q event to check", name)
 			}

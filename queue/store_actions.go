@@ -78,7 +78,7 @@ note(t, 'transfer', ARGV[6], t.counter)
 t.counter = nil
 save(t)
 enqueue(t)
-event('changed', {number = t.number, service = t.service, from = from})
+event('transferred', {number = t.number, service = t.service, from = from})
 return {1, cjson.encode(t)}
 `)
 
@@ -92,7 +92,7 @@ releaseCounter(t)
 t.status = 'parked'
 note(t, 'park', ARGV[6], t.counter)
 save(t)
-event('changed', {number = t.number, service = t.service})
+event('parked', {number = t.number, service = t.service})
 return {1, cjson.encode(t)}
 `)
 
@@ -106,7 +106,7 @@ note(t, 'unpark', ARGV[6], t.counter)
 t.counter = nil
 save(t)
 enqueue(t)
-event('changed', {number = t.number, service = t.service})
+event('unparked', {number = t.number, service = t.service})
 return {1, cjson.encode(t)}
 `)
 

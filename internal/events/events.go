@@ -22,16 +22,20 @@ const MaxLen = 10000
 //	recalled  {"number","counter"}          (displays receive it as "called")
 //	finished  {"number","service"}
 //	no_show   {"number","service"}
-//	changed   {"number","service","from"?}  (transfer, park, unpark)
+//	transferred {"number","service","from"}
+//	parked    {"number","service"}
+//	unparked  {"number","service"}
 //	counter   {"counter","open"}
 //	closure   the published closure notice
 const (
-	TicketIssued     = "issued"
-	TicketCalled     = "called"
-	TicketRecalled   = "recalled"
-	TicketFinished   = "finished"
-	TicketNoShow     = "no_show"
-	TicketChanged    = "changed" // transfer, park, unpark
-	CounterChanged   = "counter" // opened or closed
-	ClosurePublished = "closure"
+	TicketIssued      = "issued"
+	TicketCalled      = "called"
+	TicketRecalled    = "recalled"
+	TicketFinished    = "finished"
+	TicketNoShow      = "no_show"
+	TicketTransferred = "transferred"
+	TicketParked      = "parked"
+	TicketUnparked    = "unparked"
+	CounterChanged    = "counter" // opened or closed
+	ClosurePublished  = "closure"
 )
