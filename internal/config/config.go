@@ -53,6 +53,7 @@ type Error struct {
 	Msg string
 }
 
+// Error returns "VARIABLE: what is wrong".
 func (e *Error) Error() string { return e.Var + ": " + e.Msg }
 
 // Var describes one environment variable: its name, default and parser.
