@@ -49,7 +49,7 @@ type Subscription struct {
 // subscriberBuffer is how many events a slow subscriber may lag behind before it is dropped.
 const subscriberBuffer = 256
 
-// NewHub returns a hub reading through src; Close stops its readers.
+// newHub returns a hub reading through src; Close stops its readers.
 func newHub(src eventSource, log *slog.Logger) *Hub {
 	ctx, stop := context.WithCancel(context.Background())
 	return &Hub{src: src, log: log, ctx: ctx, stop: stop, feeds: map[string]*feed{}, block: time.Second}
