@@ -106,9 +106,6 @@ func (h *hostileCheck) check(what string, r rawResponse) {
 // running server: no answer may be a 5xx, every error must be the envelope,
 // and the log must show no panic.
 func TestHostileInput(t *testing.T) {
-	if testing.Short() {
-		t.Skip("long: thousands of requests")
-	}
 	var logs syncBuffer
 	clk := hardenedClock(t)
 	cfg := testConfig(t, "RATHAUS_ADMIN_PASSWORD", "admin-passwort-123", "RATHAUS_RATE_READ", "off", "RATHAUS_RATE_BOOK", "off",
