@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/rathaus/rathaus/internal/auth"
 	"github.com/rathaus/rathaus/internal/clock"
 	"github.com/rathaus/rathaus/internal/redistest"
 	"github.com/rathaus/rathaus/internal/store"
@@ -40,21 +41,24 @@ func TestRecordAndRecent(t *testing.T) {
 	})
 }
 
-// TestMiddleware records staff routes after they ran (a refused anonymous
-// call as actor "-"), and skips public routes and plain staff reads.
+// TestMiddleware records staff routes of authenticated users after they
+// ran, and skips anonymous calls, public routes and plain staff reads.
 func TestMiddleware(t *testing.T) {
 	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
 		gin.SetMode(gin.TestMode)
 		l := New(st.Client, clock.NewSimulated(t0))
 		r := gin.New()
 		api := r.Group("/api/v1", l.Middleware(slog.New(slog.NewTextHandler(io.Discard, nil)), "/api/v1/staff/"))
-		ok := func(c *gin.Context) { c.Status(http.StatusOK) }
-		api.POST("/staff/offices/:office/counters/:counter/call-next", func(c *gin.Context) { c.Status(http.StatusUnauthorized) })
+		erika := func(c *gin.Context) { c.Set("rathaus.principal", auth.Principal{User: auth.User{Username: "erika"}}) }
+		ok := func(c *gin.Context) { erika(c); c.Status(http.StatusOK) }
+		api.POST("/staff/offices/:office/counters/:counter/call-next", func(c *gin.Context) { erika(c); c.Status(http.StatusConflict) })
+		api.POST("/staff/offices/:office/counters/:counter/close", func(c *gin.Context) { c.Status(http.StatusUnauthorized) })
 		api.GET("/staff/offices/:office/counters", ok)
 		api.GET("/staff/offices/:office/appointments", ok)
 		api.POST("/offices/:office/tickets", ok)
 		for _, rq := range []struct{ method, path string }{
 			{"POST", "/api/v1/staff/offices/geesthacht/counters/2/call-next"},
+			{"POST", "/api/v1/staff/offices/geesthacht/counters/2/close"},
 			{"GET", "/api/v1/staff/offices/geesthacht/counters"},
 			{"GET", "/api/v1/staff/offices/geesthacht/appointments?date=2026-10-05"},
 			{"POST", "/api/v1/offices/geesthacht/tickets"},
@@ -66,7 +70,7 @@ func TestMiddleware(t *testing.T) {
 			t.Fatal(err)
 		}
 		if len(got) != 2 || got[1].Action != "POST /api/v1/staff/offices/:office/counters/:counter/call-next" ||
-			got[1].Actor != "-" || got[1].Status != 401 || got[1].Target != "counter=2 office=geesthacht" ||
+			got[1].Actor != "erika" || got[1].Status != 409 || got[1].Target != "counter=2 office=geesthacht" ||
 			got[0].Action != "GET /api/v1/staff/offices/:office/appointments" {
 			t.Fatalf("entries = %+v", got)
 		}

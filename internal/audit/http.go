@@ -14,11 +14,13 @@ import (
 	"github.com/rathaus/rathaus/internal/httpx"
 )
 
-// Middleware records every request to a route under one of prefixes (the
-// staff and admin groups) after it ran: actor (the authenticated user, or
-// "-" when authentication failed), method and route, target (the route's
-// parameters), status and request id. Reads that only list counters or
-// statistics are not recorded; reads of personal data (appointments) are.
+// Middleware records every request of an authenticated user to a route under
+// one of prefixes (the staff and admin groups) after it ran: actor, method
+// and route, target (the route's parameters), status and request id. Reads
+// that only list counters or statistics are not recorded; reads of personal
+// data (appointments) are. Requests without a valid session are not: anyone
+// could send them, and a flood of them must not push real entries out of the
+// capped stream.
 func (l *Log) Middleware(log *slog.Logger, prefixes ...string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		c.Next()
@@ -26,11 +28,11 @@ func (l *Log) Middleware(log *slog.Logger, prefixes ...string) gin.HandlerFunc {
 		if !hasPrefix(route, prefixes) || (c.Request.Method == http.MethodGet && !strings.Contains(route, "/appointments") && c.Writer.Status() < 400) {
 			return
 		}
-		actor := "-"
-		if p, ok := auth.PrincipalOf(c); ok {
-			actor = p.User.Username
+		p, ok := auth.PrincipalOf(c)
+		if !ok {
+			return
 		}
-		e := Entry{Actor: actor, Action: c.Request.Method + " " + route, Target: target(c), Status: c.Writer.Status(),
+		e := Entry{Actor: p.User.Username, Action: c.Request.Method + " " + route, Target: target(c), Status: c.Writer.Status(),
 			RequestID: httpx.RequestID(c)}
 		if err := l.Record(c.Request.Context(), e); err != nil {
 			log.Warn("audit: could not record", "request_id", e.RequestID, "action", e.Action, "err", err)
@@ -63,8 +65,14 @@ func target(c *gin.Context) string {
 }
 
 // Auth records login, failed login and logout, as auth.HTTP reports them.
+// Failed logins for no existing account ("(unknown)") are left out: the
+// per-account lock bounds the failures of real accounts, nothing bounds
+// invented names, and they must not flush the capped stream.
 func (l *Log) Auth(log *slog.Logger) func(c *gin.Context, actor, action string, status int) {
 	return func(c *gin.Context, actor, action string, status int) {
+		if actor == "(unknown)" {
+			return
+		}
 		if len(actor) > 64 {
 			actor = actor[:64]
 		}
