@@ -119,17 +119,16 @@ func TestBrowserKioskStaffDisplay(t *testing.T) {
 	display.open("/display/geesthacht")
 
 	kiosk := newTab(t, s.URL)
-	kiosk.open("/kiosk/geesthacht?reset=4")
+	kiosk.open("/kiosk/geesthacht?reset=600")
 	kiosk.eval0(`window.print = () => { document.body.dataset.printed = "1"; }`)
 	kiosk.click(`button[data-service="ummeldung"]`)
 	number := kiosk.text("#ticket-number")
-	kiosk.screenshot("kiosk-ticket-de")
 	statusURL := kiosk.text(".ticket-url")
 	if kiosk.nodeCount("#ticket svg.qr path") != 1 {
 		t.Error("the ticket has no QR code")
 	}
 	kiosk.waitFor(`body[data-printed="1"]`)
-	kiosk.waitVisible("#h-start") // back to the start by itself
+	kiosk.screenshot("kiosk-ticket-de")
 	kiosk.checkErrors("kiosk")
 
 	status := newTab(t, s.URL)
@@ -143,7 +142,7 @@ func TestBrowserKioskStaffDisplay(t *testing.T) {
 	staff.loginForm("admin", browserAdminPassword)
 	staff.waitVisible("#console")
 	staff.click("#counter-open")
-	staff.waitFor(`#counters li[data-counter="1"]`)
+	staff.waitFor(`#counters li[data-counter="1"][data-open="true"]`)
 	staff.click("#call-next")
 	start := time.Now()
 	if got := staff.text("#current-number"); got != number {
@@ -152,9 +151,24 @@ func TestBrowserKioskStaffDisplay(t *testing.T) {
 	display.waitFor(`#calls tr.newest[data-number="` + number + `"][data-counter="1"]`)
 	t.Logf("display showed %s %v after the call", number, time.Since(start))
 	status.waitFor("#ticket-called")
+	staff.click("#act-finish")
+	status.waitFor(`#ticket-status[data-status="finished"]`)
 	display.screenshot("display-called-de")
 	status.screenshot("ticket-called-de")
 	staff.screenshot("staff-called-de")
+	staff.open("/staff/stats?from=2026-12-02&to=2026-12-02")
+	row := staff.text("#stats-rows tr")
+	if !strings.Contains(row, "ummeldung") {
+		t.Errorf("statistics row = %q, want the finished ticket's service", row)
+	}
+	if staff.nodeCount("#chart-tickets svg rect") == 0 {
+		t.Error("no bars in the tickets chart")
+	}
+	csv := evalJS[string](staff, `fetch(document.getElementById("csv").href).then(async r => r.headers.get("Content-Type") + "\n" + await r.text())`)
+	if !strings.HasPrefix(csv, "text/csv") || !strings.Contains(csv, "2026-12-02,ummeldung,1") {
+		t.Errorf("CSV download: %q", csv)
+	}
+	staff.screenshot("stats-data-de")
 	for _, tb := range []*btab{display, staff, status} {
 		tb.checkErrors("queue flow")
 	}
@@ -202,4 +216,21 @@ func TestBrowserVerifyLanding(t *testing.T) {
 		t.Errorf("status after the verification link = %q", got.Appointment.Status)
 	}
 	tb.checkErrors("verify")
+}
+
+// TestBrowserKioskReturnsToStart checks that the kiosk goes back to its start
+// screen by itself after printing a ticket.
+func TestBrowserKioskReturnsToStart(t *testing.T) {
+	s := startBrowserServer(t)
+	kiosk := newTab(t, s.URL)
+	kiosk.open("/kiosk/geesthacht?reset=1")
+	kiosk.eval0(`window.print = () => { document.body.dataset.printed = "1"; }`)
+	kiosk.click(`button[data-service="fundsache"]`)
+	kiosk.waitFor(`body[data-printed="1"]`) // the ticket was shown and printed
+	kiosk.waitFor(`#ticket-screen[hidden]`)
+	kiosk.waitVisible("#h-start")
+	if n := kiosk.nodeCount("#ticket *"); n != 0 {
+		t.Errorf("the old ticket is still in the page (%d nodes)", n)
+	}
+	kiosk.checkErrors("kiosk")
 }

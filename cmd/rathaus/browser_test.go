@@ -165,10 +165,11 @@ func (tb *btab) run(actions ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
-// open loads path and waits until the page says it is ready.
+// open loads path and waits until the page says it is ready (data-ready is
+// "1", or "login" while a staff page waits for a sign-in).
 func (tb *btab) open(path string) {
 	tb.t.Helper()
-	tb.run(chromedp.Navigate(tb.base+path), chromedp.WaitReady(chromedp.CSS(`html[data-ready="1"]`)))
+	tb.run(chromedp.Navigate(tb.base+path), chromedp.WaitReady(chromedp.CSS(`html[data-ready]`)))
 }
 
 // setLang remembers lang (de or en) in the tab's origin; the next load uses it.
@@ -402,6 +403,7 @@ func (tb *btab) loginForm(user, password string) {
 	tb.typeInto("#username", user)
 	tb.typeInto("#password", password)
 	tb.click("#login-submit")
+	tb.waitFor(`html[data-ready="1"]`)
 }
 
 // eval0 evaluates expr in the page and ignores its value.

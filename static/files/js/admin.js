@@ -1,7 +1,7 @@
 // Admin (/admin): closures with a dry-run preview before publishing, the
 // office's services and opening hours (read-only: they live in the offices
 // file) and the signed-in user.
-import { api, t, el, put, local, setupPage, setTimeZone, fmtDate, closureRange, announce, ApiError, showError, lang } from './app.js';
+import { api, t, el, put, local, setupPage, setTimeZone, fmtDate, closureRange, announce, ApiError, showError } from './app.js';
 import { session, staffNav, userOffices, userBar } from './staffauth.js';
 import { fieldErrors } from './forms.js';
 
@@ -134,7 +134,6 @@ setupPage('admin.title', async () => {
   const offices = await userOffices(user);
   put($('office'), offices.map((o) => el('option', { value: o.id, text: o.name })));
   $('users-me').textContent = t('admin.me', { user: user.username, role: user.role });
-  $('admin').hidden = false;
   await chooseOffice(offices[0].id);
   $('office').addEventListener('change', () => chooseOffice($('office').value).catch(showError));
   $('closure-form').addEventListener('submit', preview);
@@ -142,5 +141,5 @@ setupPage('admin.title', async () => {
   $('closure-publish').addEventListener('click', publish);
   $('withdraw-confirm').addEventListener('click', withdraw);
   $('withdraw-keep').addEventListener('click', () => $('withdraw-dialog').close());
-  document.documentElement.dataset.lang = lang;
+  $('admin').hidden = false;
 }, { nav: staffNav, home: '/staff' });

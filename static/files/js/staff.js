@@ -72,7 +72,7 @@ async function refreshQueue() {
   renderTickets(tickets.tickets || []);
   $('queue-total').textContent = t('display.waiting_total', { n: d.waiting, counters: d.open_counters });
   put($('queue'), (d.services || []).map((s) => el('tr', {}, el('td', { text: s.service_name }), el('td', { text: String(s.waiting) }), el('td', { text: t('staff.minutes', { n: s.estimated_wait_minutes }) }))));
-  put($('counters'), cs.counters.map((c) => el('li', { 'data-counter': c.id },
+  put($('counters'), cs.counters.map((c) => el('li', { 'data-counter': c.id, 'data-open': String(c.open) },
     t(c.open ? 'staff.counter_open' : 'staff.counter_closed', { id: c.id }) + (c.current ? ' · ' + c.current : '') + (c.by ? ' · ' + c.by : ''))));
   const mine = cs.counters.find((c) => c.id === counter);
   $('counter-state').textContent = mine ? t(mine.open ? 'staff.counter_open' : 'staff.counter_closed', { id: mine.id }) : '';
@@ -149,7 +149,6 @@ setupPage('staff.title', async () => {
   const offices = await userOffices(user);
   if (!offices.length) throw new Error('no office');
   const saved = recall('office');
-  $('console').hidden = false;
   await chooseOffice(offices.some((o) => o.id === saved) ? saved : offices[0].id, offices);
   $('office').addEventListener('change', () => chooseOffice($('office').value, offices).catch(showError));
   $('counter').addEventListener('change', () => { counter = $('counter').value; remember('counter', counter); current = null; renderCurrent(); refreshSoon(); });
@@ -158,4 +157,5 @@ setupPage('staff.title', async () => {
   $('call-next').addEventListener('click', callNext);
   for (const b of document.querySelectorAll('[data-action]')) b.addEventListener('click', () => act(b.dataset.action));
   $('transfer-form').addEventListener('submit', (ev) => { ev.preventDefault(); act('transfer'); });
+  $('console').hidden = false;
 }, { nav: staffNav, home: '/staff' });

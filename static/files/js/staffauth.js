@@ -43,7 +43,7 @@ export async function session(box) {
     });
     form.username.focus();
     // The page waits for a sign-in: it is ready for input (tests wait for this).
-    document.documentElement.dataset.ready = '1';
+    document.documentElement.dataset.ready = 'login';
   });
 }
 

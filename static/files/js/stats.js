@@ -63,6 +63,7 @@ async function load(officeID) {
   const res = await api('GET', `${base}?${q}`);
   const rows = res.days || [];
   const days = perDay(rows);
+  for (const id of ['chart-tickets', 'chart-waits']) $(id).parentElement.hidden = !rows.length;
   const labels = days.map(([d]) => fmtDate(d, { day: 'numeric', month: 'numeric' }));
   put($('chart-tickets'), barChart(t('stats.tickets_chart'), labels, [
     { name: t('stats.tickets'), values: days.map(([, d]) => d.tickets) },
@@ -82,10 +83,12 @@ setupPage('stats.title', async () => {
   const offices = await userOffices(user);
   put($('office'), offices.map((o) => el('option', { value: o.id, text: o.name })));
   const q = new URLSearchParams(location.search);
-  const today = new Date().toISOString().slice(0, 10);
+  // The office's today (the server's clock), from the staff day list.
+  let today = new Date().toISOString().slice(0, 10);
+  try { today = (await api('GET', `/api/v1/staff/offices/${offices[0].id}/appointments`)).date || today; } catch { /* the browser's date will do */ }
   $('until').value = q.get('to') || today;
   $('from').value = q.get('from') || addDays($('until').value, -13);
-  $('stats').hidden = false;
   await load(offices[0].id);
   $('stats-form').addEventListener('submit', (ev) => { ev.preventDefault(); load($('office').value).catch(showError); });
+  $('stats').hidden = false;
 }, { nav: staffNav, home: '/staff' });
