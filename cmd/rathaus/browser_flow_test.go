@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp/kb"
 )
 
 // TestBrowserBookAndSeeInStaffList books a slot through the booking page and
@@ -233,4 +235,35 @@ func TestBrowserKioskReturnsToStart(t *testing.T) {
 		t.Errorf("the old ticket is still in the page (%d nodes)", n)
 	}
 	kiosk.checkErrors("kiosk")
+}
+
+// TestBrowserBookWithKeyboardOnly books with the Tab, Space and Enter keys
+// alone, and checks that the focused controls show their focus.
+func TestBrowserBookWithKeyboardOnly(t *testing.T) {
+	s := startBrowserServer(t)
+	tb := newTab(t, s.URL)
+	tb.open("/")
+	tb.tabTo(`input[name="service"]`)
+	tb.press(" ")
+	tb.tabTo(`.calendar button[data-date="2026-12-02"]`)
+	if !tb.focusVisible() {
+		t.Error("the focused calendar day shows no focus outline")
+	}
+	tb.press(kb.Enter)
+	tb.tabTo(".slots button")
+	tb.press(kb.Enter)
+	tb.tabTo("#name")
+	tb.press("Max Muster")
+	tb.tabTo("#email")
+	tb.press("max@example.org")
+	tb.tabTo("#book-submit")
+	if !tb.focusVisible() {
+		t.Error("the focused submit button shows no focus outline")
+	}
+	tb.press(kb.Enter)
+	if code := tb.text("#appt-code"); len(code) < 6 {
+		t.Errorf("appointment code %q", code)
+	}
+	tb.tabTo("#manage-link")
+	tb.checkErrors("keyboard booking")
 }

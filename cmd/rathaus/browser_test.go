@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/rathaus/rathaus/internal/clock"
 )
@@ -435,4 +436,29 @@ func (tb *btab) checkNarrow(name string) {
 	if len(wide) > 0 {
 		tb.t.Errorf("%s: wider than 360 px: %v", name, wide)
 	}
+}
+
+// tabTo presses Tab until the focused element matches sel; it fails after
+// 100 presses, so an element that the keyboard cannot reach fails the test.
+func (tb *btab) tabTo(sel string) {
+	tb.t.Helper()
+	for range 100 {
+		if evalJS[bool](tb, fmt.Sprintf(`!!document.activeElement && document.activeElement.matches(%q)`, sel)) {
+			return
+		}
+		tb.run(chromedp.KeyEvent(kb.Tab))
+	}
+	tb.t.Fatalf("%s cannot be reached with the Tab key", sel)
+}
+
+// press sends keys to the focused element.
+func (tb *btab) press(keys string) {
+	tb.t.Helper()
+	tb.run(chromedp.KeyEvent(keys))
+}
+
+// focusVisible reports whether the focused element shows a focus outline.
+func (tb *btab) focusVisible() bool {
+	tb.t.Helper()
+	return evalJS[bool](tb, `(() => { const s = getComputedStyle(document.activeElement); return s.outlineStyle !== "none" && parseFloat(s.outlineWidth) >= 2; })()`)
 }
