@@ -105,7 +105,9 @@ func TestBrowserMoveFromManagePage(t *testing.T) {
 	tb.click(".slots button")
 	tb.click("#move-submit")
 	tb.waitVisible("#verify-box .success")
-	var got struct{ Appointment struct{ Status, Start string } }
+	var got struct {
+		Appointment struct{ Status, Start string }
+	}
 	browserGet(t, s.URL+"/api/v1/appointments/"+appt.Token, &got)
 	if !strings.HasPrefix(got.Appointment.Start, "2026-12-03") || got.Appointment.Status != "confirmed" {
 		t.Errorf("after the move: %+v", got.Appointment)

@@ -102,7 +102,7 @@ func newTab(t *testing.T, base string) *btab {
 		t.Fatal(chrome.err)
 	}
 	ctx, cancel := chromedp.NewContext(chrome.ctx)
-	ctx, cancelTime := context.WithTimeout(ctx, 60*time.Second)
+	ctx, cancelTime := context.WithTimeout(ctx, 120*time.Second)
 	t.Cleanup(func() { cancelTime(); cancel() })
 	tb := &btab{t: t, ctx: ctx, base: base}
 	// The page is opened first so that the listener has a target to listen to.
@@ -157,7 +157,7 @@ func (tb *btab) checkErrors(where string) {
 
 func (tb *btab) run(actions ...chromedp.Action[chromedp.Void]) {
 	tb.t.Helper()
-	ctx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, actions...); err != nil {
 		tb.checkErrors("before the failure")
