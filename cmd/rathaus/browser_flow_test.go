@@ -133,6 +133,13 @@ func TestBrowserKioskStaffDisplay(t *testing.T) {
 	}
 	kiosk.waitFor(`body[data-printed="1"]`)
 	kiosk.screenshot("kiosk-ticket-de")
+	kiosk.emulateMedia("print")
+	printed := evalJS[[]string](kiosk, `["#h-ticket", ".ticket-number", ".qr", "#ticket-done", "#site-header"].map(s => getComputedStyle(document.querySelector(s)).visibility === "visible" && document.querySelector(s).getClientRects().length > 0 ? s : "")`)
+	if strings.Join(printed, " ") != " .ticket-number .qr  " {
+		t.Errorf("printed: %q, want only the ticket's number and QR code of these", printed)
+	}
+	kiosk.screenshot("kiosk-print-de")
+	kiosk.emulateMedia("")
 	kiosk.checkErrors("kiosk")
 
 	status := newTab(t, s.URL)

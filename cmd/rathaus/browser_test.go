@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -461,4 +463,13 @@ func (tb *btab) press(keys string) {
 func (tb *btab) focusVisible() bool {
 	tb.t.Helper()
 	return evalJS[bool](tb, `(() => { const s = getComputedStyle(document.activeElement); return s.outlineStyle !== "none" && parseFloat(s.outlineWidth) >= 2; })()`)
+}
+
+// emulateMedia switches the page to the CSS media type m ("print"; "" resets).
+func (tb *btab) emulateMedia(m string) {
+	tb.t.Helper()
+	tb.run(chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+		_, err := cdp.Call(ctx, target, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: m})
+		return err
+	}))
 }
