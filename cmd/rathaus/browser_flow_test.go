@@ -276,3 +276,54 @@ func TestBrowserBookWithKeyboardOnly(t *testing.T) {
 	tb.tabTo("#manage-link")
 	tb.checkErrors("keyboard booking")
 }
+
+// TestBrowserStaffActions works through recall, park and unpark, transfer and
+// no-show in the staff console and checks each ticket's state on the server.
+func TestBrowserStaffActions(t *testing.T) {
+	s := startBrowserServer(t)
+	var a, b struct{ Ticket struct{ Number string } }
+	browserPost(t, s.URL+"/api/v1/offices/geesthacht/tickets", map[string]string{"service": "fundsache"}, &a)
+	browserPost(t, s.URL+"/api/v1/offices/geesthacht/tickets", map[string]string{"service": "fundsache"}, &b)
+
+	staff := newTab(t, s.URL)
+	staff.open("/staff")
+	staff.loginForm("admin", browserAdminPassword)
+	staff.click("#counter-open")
+	staff.waitFor(`#counters li[data-counter="1"][data-open="true"]`)
+	ticketState := func(number string) string {
+		return evalJS[string](staff, `fetch("/api/v1/staff/offices/geesthacht/tickets/`+number+`").then(r => r.json()).then(j => j.ticket.status)`)
+	}
+
+	staff.click("#call-next")
+	staff.waitFor(`#current-number`)
+	if got := staff.text("#current-number"); got != a.Ticket.Number {
+		t.Fatalf("called %q, want %q", got, a.Ticket.Number)
+	}
+	staff.click("#act-recall")
+	staff.click("#act-park")
+	staff.waitFor(`#tickets tr[data-number="` + a.Ticket.Number + `"][data-status="parked"] button`)
+	if got := ticketState(a.Ticket.Number); got != "parked" {
+		t.Errorf("after park: %q", got)
+	}
+
+	staff.click("#call-next")
+	staff.waitFor(`#current-number`)
+	if got := staff.text("#current-number"); got != b.Ticket.Number {
+		t.Fatalf("called %q, want %q", got, b.Ticket.Number)
+	}
+	staff.setField("#transfer-service", "ummeldung")
+	staff.click(`#transfer-form button`)
+	staff.waitFor(`#tickets tr[data-number="` + b.Ticket.Number + `"][data-status="waiting"]`)
+
+	staff.click(`#tickets tr[data-number="` + a.Ticket.Number + `"] button`)
+	staff.waitFor(`#tickets tr[data-number="` + a.Ticket.Number + `"][data-status="waiting"]`)
+	staff.click("#call-next")
+	staff.waitFor(`#current-number`)
+	called := staff.text("#current-number")
+	staff.click("#act-no-show")
+	staff.waitFor("#no-current") // the action is done
+	if got := ticketState(called); got != "no_show" {
+		t.Errorf("after no-show: %q", got)
+	}
+	staff.checkErrors("staff actions")
+}

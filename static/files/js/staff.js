@@ -30,7 +30,7 @@ function renderTickets(list) {
 function renderCurrent() {
   const box = $('current');
   for (const b of document.querySelectorAll('[data-action], #transfer-form button')) b.disabled = !current;
-  if (!current) { put(box, el('p', { text: t('staff.no_current') })); return; }
+  if (!current) { put(box, el('p', { id: 'no-current', text: t('staff.no_current') })); return; }
   put(box,
     el('p', { class: 'current-number', id: 'current-number', text: current.number }),
     el('p', { text: `${serviceName(current.service)} · ${t('ticket_status.' + current.status)}` }),
