@@ -186,17 +186,31 @@ func TestBrowserKioskStaffDisplay(t *testing.T) {
 }
 
 // TestBrowserDisplayOffline stops the server under an open display, which
-// must then say that it is offline.
+// must then say that it is offline, and starts it again: the display must
+// reconnect by itself and show the next call.
 func TestBrowserDisplayOffline(t *testing.T) {
 	s := startBrowserServer(t)
 	display := newTab(t, s.URL)
 	display.open("/display/geesthacht")
 	display.waitFor("#display-offline[hidden]")
+	display.forgetErrors() // refused connections were expected while the server was down
 	if err := s.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	display.waitVisible("#display-offline")
 	display.screenshot("display-offline-de")
+
+	// A server on the same address again: the display reconnects by itself.
+	cfg := s.Config
+	cfg.Addr = strings.TrimPrefix(s.URL, "http://")
+	s2 := startTestServerWith(t, cfg, Options{Clock: clockAt(browserNow)})
+	display.waitFor("#display-offline[hidden]")
+	display.forgetErrors() // refused connections were expected while the server was down
+	var tk struct{ Ticket struct{ Number string } }
+	browserPost(t, s2.URL+"/api/v1/offices/geesthacht/tickets", map[string]string{"service": "fundsache"}, &tk)
+	staffCallNext(t, s2, "1")
+	display.waitFor(`#calls tr.newest[data-number="` + tk.Ticket.Number + `"]`)
+	display.checkErrors("display")
 }
 
 // TestBrowserVerifyLanding opens the e-mail verification link of an office

@@ -473,3 +473,33 @@ func (tb *btab) emulateMedia(m string) {
 		return err
 	}))
 }
+
+// staffCallNext signs in as admin through the API, opens counter and calls
+// the next ticket there.
+func staffCallNext(t *testing.T, s *testServer, counter string) {
+	t.Helper()
+	var login struct{ Token string }
+	if code := browserPost(t, s.URL+"/api/v1/auth/login", map[string]string{"username": "admin", "password": browserAdminPassword}, &login); code != 200 {
+		t.Fatalf("login: status %d", code)
+	}
+	base := s.URL + "/api/v1/staff/offices/geesthacht/counters/" + counter
+	for _, path := range []string{base + "/open", base + "/call-next"} {
+		req, _ := http.NewRequest("POST", path, nil)
+		req.Header.Set("Authorization", "Bearer "+login.Token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			t.Fatalf("POST %s: status %d", path, res.StatusCode)
+		}
+	}
+}
+
+// forgetErrors drops the page errors seen so far (for expected ones).
+func (tb *btab) forgetErrors() {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	tb.errs = nil
+}

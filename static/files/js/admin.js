@@ -53,7 +53,7 @@ async function preview(ev) {
     const box = $('preview');
     put(box,
       el('p', { id: 'preview-summary', text: res.affected_appointments
-        ? t('admin.preview_affected', { appts: count('admin.n_appts', res.affected_appointments), days: count('admin.n_days', days.length) })
+        ? t(res.affected_appointments === 1 ? 'admin.preview_affected_one' : 'admin.preview_affected', { appts: count('admin.n_appts', res.affected_appointments), days: count('admin.n_days', days.length) })
         : t('admin.preview_none') }),
       el('p', { text: t('admin.preview_range', { range: closureRange(res.closure) }) }),
       days.length ? el('ul', {}, days.map((d) => el('li', { text: t('admin.preview_day', { date: fmtDate(d.date), appts: count('admin.n_appts', d.count) }) }))) : null);
