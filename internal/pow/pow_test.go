@@ -31,6 +31,10 @@ func TestHashMatchesALTCHA(t *testing.T) {
 	if got := Hash("abc?expires=1234", 0); got != "ed4457c0978051fc064e3c8ceab823324a3c9ec3dbf6d4e1e3e0418f67b5d0ed" {
 		t.Fatalf("Hash = %s", got)
 	}
+	// The test vector of ALTCHA's troubleshooting page (altcha.org/docs/troubleshooting).
+	if got := Hash("some_salt?expires=1722614680", 1234); got != "8b1fa4ee51e9e9c8b53cd0c080ca42458accc39424a13fb51e56cfe439814d5f" {
+		t.Fatalf("Hash of ALTCHA's test vector = %s", got)
+	}
 }
 
 func codeOf(err error) string { return apperr.CodeOf(err) }
