@@ -19,6 +19,9 @@ func TestBrowserBookAndSeeInStaffList(t *testing.T) {
 	tb.click("#svc-ummeldung")
 	tb.click(`.calendar button[data-date="2026-12-02"]`)
 	tb.click(".slots button")
+	if chosen := tb.text("#chosen"); !strings.Contains(chosen, "halten Ihnen diese Zeit") {
+		t.Errorf("chosen time %q: no hold", chosen)
+	}
 	tb.screenshot("booking-form-de")
 	tb.typeInto("#name", "Erika Mustermann")
 	tb.typeInto("#email", "erika@example.org")
@@ -216,17 +219,7 @@ func TestBrowserDisplayOffline(t *testing.T) {
 // TestBrowserVerifyLanding opens the e-mail verification link of an office
 // that asks for it: the page confirms the appointment.
 func TestBrowserVerifyLanding(t *testing.T) {
-	src, err := os.ReadFile(filepath.Join("..", "..", "examples", "offices.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(t.TempDir(), "offices.yaml")
-	yaml := strings.Replace(string(src), "confirm_by_email: false", "confirm_by_email: true", 1)
-	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg := testConfig(t, "RATHAUS_ADMIN_PASSWORD", browserAdminPassword, "RATHAUS_OFFICES_FILE", file)
-	s := startTestServerWith(t, cfg, Options{Clock: clockAt(browserNow)})
+	s := startOfficesServer(t, strings.NewReplacer("confirm_by_email: false", "confirm_by_email: true"))
 	appt := browserBook(t, s, "ummeldung", "Erika Mustermann")
 	if appt.Appointment.Status != "unverified" {
 		t.Fatalf("status after booking = %q, want unverified", appt.Appointment.Status)
@@ -340,4 +333,46 @@ func TestBrowserStaffActions(t *testing.T) {
 		t.Errorf("after no-show: %q", got)
 	}
 	staff.checkErrors("staff actions")
+}
+
+// startOfficesServer starts rathaus with the example offices file changed by r.
+func startOfficesServer(t *testing.T, r *strings.Replacer) *testServer {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("..", "..", "examples", "offices.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "offices.yaml")
+	if err := os.WriteFile(file, []byte(r.Replace(string(src))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t, "RATHAUS_ADMIN_PASSWORD", browserAdminPassword, "RATHAUS_OFFICES_FILE", file)
+	return startTestServerWith(t, cfg, Options{Clock: clockAt(browserNow)})
+}
+
+// TestBrowserProofOfWork books and draws a ticket at an office that asks for
+// proof of work: the pages solve the challenge themselves.
+func TestBrowserProofOfWork(t *testing.T) {
+	s := startOfficesServer(t, strings.NewReplacer("proof_of_work: false", "proof_of_work: true"))
+	if code := browserPost(t, s.URL+"/api/v1/offices/geesthacht/tickets", map[string]string{"service": "fundsache"}, nil); code < 400 {
+		t.Fatalf("a ticket without proof of work: status %d, want refused", code)
+	}
+	tb := newTab(t, s.URL)
+	tb.open("/")
+	tb.click("#svc-fundsache")
+	tb.click(`.calendar button[data-date="2026-12-02"]`)
+	tb.click(".slots button")
+	tb.typeInto("#name", "Erika Mustermann")
+	tb.typeInto("#email", "erika@example.org")
+	tb.click("#book-submit")
+	if code := tb.text("#appt-code"); len(code) < 6 {
+		t.Errorf("appointment code %q", code)
+	}
+	tb.open("/kiosk/geesthacht?reset=600")
+	tb.eval0(`window.print = () => {}`)
+	tb.click(`button[data-service="fundsache"]`)
+	if n := tb.text("#ticket-number"); n == "" {
+		t.Error("no ticket number")
+	}
+	tb.checkErrors("proof of work")
 }

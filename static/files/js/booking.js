@@ -2,8 +2,15 @@
 import { api, t, el, setupPage, officeId, showBanner, setTimeZone, fmtDate, fmtTime, announce, lang, ApiError, showError } from './app.js';
 import { Picker } from './calendar.js';
 import { fieldErrors } from './forms.js';
+import { powHeaders } from './pow.js';
 
-let office, service, slot;
+let office, service, slot, hold = null;
+
+/** release lets the held seat go (when another time or service is chosen). */
+function release() {
+  if (hold) api('DELETE', `/api/v1/offices/${office.id}/holds/${encodeURIComponent(hold.id)}`).catch(() => {});
+  hold = null;
+}
 
 function serviceChoice(s) {
   const details = [t('booking.minutes', { n: s.duration_minutes })];
@@ -15,6 +22,7 @@ function serviceChoice(s) {
 }
 
 async function pickService(s) {
+  release();
   service = s; slot = null;
   document.getElementById('step-form').hidden = true;
   document.getElementById('step-day').hidden = false;
@@ -22,11 +30,24 @@ async function pickService(s) {
   announce(t('booking.service_chosen', { service: s.name }));
 }
 
-function pickSlot(s) {
+async function pickSlot(s) {
+  release();
   slot = s;
+  let held = '';
+  try {
+    // The seat is kept for this person while the form is filled in.
+    hold = (await api('POST', `/api/v1/offices/${office.id}/holds`, { service: service.id, start: s.start })).hold;
+    held = ' ' + t('booking.held', { time: fmtTime(hold.expires_at) });
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 409) {
+      showError(e);
+      await new Picker(document.getElementById('calendar'), office.id, service.id, pickSlot).show();
+      return;
+    }
+  }
   const form = document.getElementById('step-form');
   form.hidden = false;
-  document.getElementById('chosen').textContent = t('booking.chosen', { service: service.name, date: fmtDate(s.start), time: fmtTime(s.start) });
+  document.getElementById('chosen').textContent = t('booking.chosen', { service: service.name, date: fmtDate(s.start), time: fmtTime(s.start) }) + '.' + held;
   document.getElementById('h-form').focus();
 }
 
@@ -37,6 +58,7 @@ async function submit(ev) {
   errors.clear();
   const body = { service: service.id, start: slot.start, name: form.name.value.trim(), email: form.email.value.trim(), locale: lang };
   if (form.phone.value.trim()) body.phone = form.phone.value.trim();
+  if (hold) body.hold = hold.id;
   const missing = [];
   if (!body.name) missing.push(['name', t('booking.name_required')]);
   if (!body.email) missing.push(['email', t('booking.email_required')]);
@@ -44,7 +66,10 @@ async function submit(ev) {
   const btn = document.getElementById('book-submit');
   btn.disabled = true;
   try {
-    const res = await api('POST', `/api/v1/offices/${office.id}/appointments`, body, { headers: { 'Idempotency-Key': crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random() } });
+    const key = crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random();
+    const headers = { 'Idempotency-Key': key, ...(await powHeaders(office)) };
+    const res = await api('POST', `/api/v1/offices/${office.id}/appointments`, body, { headers });
+    hold = null;
     done(res);
   } catch (e) {
     if (e instanceof ApiError && e.field && form.elements[e.field]) errors.show([[e.field, e.message]]);

@@ -4,6 +4,7 @@
 import { api, t, el, put, setupPage, showBanner, setTimeZone, fmtTime, pathPart, announce, ApiError, showError } from './app.js';
 import { fieldErrors } from './forms.js';
 import { qrSVG } from './qr.js';
+import { powHeaders } from './pow.js';
 
 const officeID = pathPart(1);
 // Seconds until the kiosk returns to the start (?reset=N for trying out).
@@ -64,7 +65,7 @@ function showTicket(res) {
 
 async function draw(service) {
   try {
-    showTicket(await api('POST', `/api/v1/offices/${officeID}/tickets`, { service }));
+    showTicket(await api('POST', `/api/v1/offices/${officeID}/tickets`, { service }, { headers: await powHeaders(office) }));
   } catch (e) { showError(e); }
 }
 
