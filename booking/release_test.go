@@ -164,3 +164,40 @@ func TestReleaseOfPastDay(t *testing.T) {
 		}
 	})
 }
+
+// TestClosureAndExpiryReleaseAtOnce: with the delayed release on, a closure
+// and an unconfirmed booking that expires free their seats at once — no one
+// chose their moment, so there is nothing to trade.
+func TestClosureAndExpiryReleaseAtOnce(t *testing.T) {
+	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		b, o, clk := newBookings(t, st, "    confirm_by_email: true\n")
+		b.SetReleaseDelay(30*time.Minute, 30*time.Minute)
+		if _, err := b.Book(ctx, o.ID, req("late@example.org", slot), "de", nil); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(61 * time.Minute)
+		if err := b.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+		assertCap(t, st, o, Date{2026, 10, 5}, 54, 0)
+
+		bk, err := b.Book(ctx, o.ID, req("closed@example.org", slot), "de", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Confirm(ctx, bk.Token); err != nil {
+			t.Fatal(err)
+		}
+		assertCap(t, st, o, Date{2026, 10, 5}, 54, 1)
+		in := seedClosure()
+		in.From, in.Until, in.ComeBy = "2026-10-05", "2026-10-05", nil
+		if _, err := b.PublishClosure(ctx, o.ID, in, "admin", false); err != nil {
+			t.Fatal(err)
+		}
+		assertCap(t, st, o, Date{2026, 10, 5}, 54, 0)
+		if z := releases(t, st, o); len(z) != 0 {
+			t.Fatalf("queued releases %v, want none", z)
+		}
+	})
+}
