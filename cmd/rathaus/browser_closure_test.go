@@ -65,9 +65,15 @@ func TestBrowserPublishClosure(t *testing.T) {
 		t.Error("the Monday after the closure is not bookable")
 	}
 	tb.screenshot("booking-closure-de")
+	tb.open("/display/geesthacht")
+	if got := tb.text("#display-closure"); !strings.Contains(got, "Betriebsausflug") || !strings.Contains(got, "3. Dezember") {
+		t.Errorf("display notice = %q, want the coming closure", got)
+	}
+	tb.screenshot("display-closure-de")
 	tb.open("/closures")
 	if got := tb.text("#closures"); !strings.Contains(got, "Betriebsausflug") {
 		t.Errorf("closures page = %q", got)
 	}
+	tb.screenshot("closures-list-de")
 	tb.checkErrors("public pages")
 }

@@ -2,7 +2,7 @@
 // newest highlighted), a chime and an optional spoken announcement per call,
 // waiting counts and the closure notice; it follows the office's event stream,
 // reconnects by itself and says when it is offline. Numbers only, no names.
-import { api, t, el, put, setupPage, pathPart, announce, lang, locale } from './app.js';
+import { api, t, el, put, local, setupPage, pathPart, announce, lang, locale, closureRange, setTimeZone } from './app.js';
 
 const officeID = pathPart(1);
 const MAX_CALLS = 8;
@@ -11,6 +11,7 @@ let calls = [];
 let lastID = '';
 let refreshTimer = 0;
 let audio = null;
+let upcoming = null; // the next closure of the office, for the notice
 
 function pref(name) { try { return localStorage.getItem(PREF + name) === '1'; } catch { return false; } }
 function setPref(name, on) { try { localStorage.setItem(PREF + name, on ? '1' : '0'); } catch { /* private mode */ } }
@@ -32,14 +33,29 @@ function renderState(d) {
     el('span', { class: 'ws-count', text: t('display.service_waiting', { n: s.waiting, min: s.estimated_wait_minutes }) }))));
   const box = document.getElementById('display-closure');
   if (d.closure) {
-    put(box, el('h2', { text: d.closure.title }), d.closure.message ? el('p', { text: d.closure.message }) : null);
+    put(box, el('h2', { text: t('display.closed_now', { title: local(d.closure.title) }) }), local(d.closure.message) ? el('p', { text: local(d.closure.message) }) : null);
+    box.hidden = false;
+  } else if (upcoming) {
+    put(box, el('h2', { text: t('display.closed_soon', { title: local(upcoming.title), dates: closureRange(upcoming) }) }),
+      local(upcoming.message) ? el('p', { text: local(upcoming.message) }) : null);
     box.hidden = false;
   } else box.hidden = true;
   if (!lastID && d.last_event_id) lastID = d.last_event_id;
 }
 
+async function loadUpcoming() {
+  const office = await api('GET', `/api/v1/offices/${officeID}`);
+  setTimeZone(office.timezone);
+  upcoming = (office.closures || []).slice().sort((a, b) => a.from.localeCompare(b.from))[0] || null;
+  return office;
+}
+
 async function refresh() {
-  try { renderState(await api('GET', `/api/v1/offices/${officeID}/display`)); setOffline(false); } catch { setOffline(true); }
+  try {
+    await loadUpcoming();
+    renderState(await api('GET', `/api/v1/offices/${officeID}/display`));
+    setOffline(false);
+  } catch { setOffline(true); }
 }
 
 function refreshSoon() {
@@ -120,7 +136,7 @@ function clock() {
 }
 
 setupPage('display.title', async () => {
-  const office = await api('GET', `/api/v1/offices/${officeID}`);
+  const office = await loadUpcoming();
   document.getElementById('display-title').textContent = office.name;
   clock();
   window.setInterval(clock, 15000);
