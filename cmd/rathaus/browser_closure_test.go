@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -76,4 +77,17 @@ func TestBrowserPublishClosure(t *testing.T) {
 	}
 	tb.screenshot("closures-list-de")
 	tb.checkErrors("public pages")
+
+	// The closure mail's rebook link offers a new time on the manage page.
+	tb.open("/a/" + appt.Token + "?rebook=" + url.QueryEscape("2026-12-07T10:00:00+01:00"))
+	tb.click("#rebook-suggested")
+	tb.waitFor(`#appt-status[data-status="confirmed"]`)
+	var moved struct {
+		Appointment struct{ Status, Start string }
+	}
+	browserGet(t, s.URL+"/api/v1/appointments/"+appt.Token, &moved)
+	if moved.Appointment.Status != "confirmed" || moved.Appointment.Start != "2026-12-07T10:00:00+01:00" {
+		t.Errorf("after rebooking: %+v", moved.Appointment)
+	}
+	tb.checkErrors("rebook")
 }

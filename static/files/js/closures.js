@@ -16,4 +16,5 @@ setupPage('closures.title', async () => {
   if (!list.length) box.replaceChildren(el('li', { text: t('closures.none') }));
   document.getElementById('ics-feed').href = `/api/v1/offices/${id}/closures.ics`;
   document.getElementById('atom-feed').href = `/api/v1/offices/${id}/closures.atom`;
+  document.head.append(el('link', { rel: 'alternate', type: 'application/atom+xml', title: t('closures.atom'), href: `/api/v1/offices/${id}/closures.atom` }));
 });
