@@ -376,3 +376,30 @@ func TestBrowserProofOfWork(t *testing.T) {
 	}
 	tb.checkErrors("proof of work")
 }
+
+// TestBrowserKioskCheckIn checks in at the kiosk with the appointment code:
+// a wrong code is an error at the field, the right one prints a ticket.
+func TestBrowserKioskCheckIn(t *testing.T) {
+	s := startBrowserServer(t)
+	appt := browserBook(t, s, "ummeldung", "Erika Mustermann")
+	kiosk := newTab(t, s.URL)
+	kiosk.open("/kiosk/geesthacht?reset=600")
+	kiosk.eval0(`window.print = () => {}`)
+	kiosk.click("#have-appt")
+	kiosk.typeInto("#code", "XXX-XXX")
+	kiosk.click(`#code-form button[type="submit"]`)
+	kiosk.waitFor(`#code[aria-invalid="true"]`)
+	if msg := kiosk.text("#code-error"); msg == "" {
+		t.Error("a wrong code gives no message at the field")
+	}
+	kiosk.setField("#code", "")
+	kiosk.typeInto("#code", strings.ToLower(appt.Appointment.Code))
+	kiosk.click(`#code-form button[type="submit"]`)
+	if n := kiosk.text("#ticket-number"); n == "" {
+		t.Fatal("no ticket number")
+	}
+	if got := kiosk.text("#ticket"); !strings.Contains(got, "10:30") {
+		t.Errorf("ticket %q does not name the appointment time", got)
+	}
+	kiosk.checkErrors("check-in")
+}

@@ -1,6 +1,6 @@
 // Ticket status (/t/{token}): number, position and estimated wait, live
 // through the ticket's event stream.
-import { api, t, el, put, setupPage, pathPart } from './app.js';
+import { api, t, el, put, setupPage, pathPart, showBanner, setTimeZone } from './app.js';
 
 const token = pathPart(1);
 const base = `/api/v1/tickets/${encodeURIComponent(token)}`;
@@ -30,7 +30,19 @@ function follow() {
   es.onerror = () => { conn.textContent = t('ticket.reconnecting'); };
 }
 
+/** banner shows the closure notice of the ticket's office (the token starts with it). */
+async function banner() {
+  const office = token.split('.')[0];
+  if (!/^[a-z0-9_-]+$/.test(office)) return;
+  try {
+    const o = await api('GET', `/api/v1/offices/${office}`);
+    setTimeZone(o.timezone);
+    showBanner(o);
+  } catch { /* no banner then */ }
+}
+
 setupPage('ticket.title', async () => {
   render((await api('GET', base)).ticket);
   follow();
+  await banner();
 });
