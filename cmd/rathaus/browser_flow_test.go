@@ -165,11 +165,11 @@ func TestBrowserKioskStaffDisplay(t *testing.T) {
 	display.waitFor(`#calls tr.newest[data-number="` + number + `"][data-counter="1"]`)
 	t.Logf("display showed %s %v after the call", number, time.Since(start))
 	status.waitFor("#ticket-called")
-	staff.click("#act-finish")
-	status.waitFor(`#ticket-status[data-status="finished"]`)
 	display.screenshot("display-called-de")
 	status.screenshot("ticket-called-de")
 	staff.screenshot("staff-called-de")
+	staff.click("#act-finish")
+	status.waitFor(`#ticket-status[data-status="finished"]`)
 	staff.open("/staff/stats?from=2026-12-02&to=2026-12-02")
 	row := staff.text("#stats-rows tr")
 	if !strings.Contains(row, "ummeldung") {
