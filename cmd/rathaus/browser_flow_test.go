@@ -172,7 +172,7 @@ func TestBrowserKioskStaffDisplay(t *testing.T) {
 	status.waitFor(`#ticket-status[data-status="finished"]`)
 	staff.open("/staff/stats?from=2026-12-02&to=2026-12-02")
 	row := staff.text("#stats-rows tr")
-	if !strings.Contains(row, "ummeldung") {
+	if !strings.Contains(row, "Ummeldung") {
 		t.Errorf("statistics row = %q, want the finished ticket's service", row)
 	}
 	if staff.nodeCount("#chart-tickets svg rect") == 0 {

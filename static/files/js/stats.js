@@ -13,21 +13,28 @@ function svg(tag, attrs = {}, text) {
   return n;
 }
 
+/** niceMax rounds v up to 4, 8, 20, 40, 80, 200 … so the four grid steps are whole numbers. */
+function niceMax(v) {
+  let m = 4;
+  while (m < v) m = m / 10 ** Math.floor(Math.log10(m)) === 8 ? m * 2.5 : m * 2;
+  return m;
+}
+
 /** barChart draws grouped bars: labels on x, one series per entry of series. */
 function barChart(title, labels, series, unit) {
   const W = 760, H = 260, L = 44, B = 40, T = 12;
-  const max = Math.max(1, ...series.flatMap((s) => s.values));
+  const max = niceMax(Math.max(0, ...series.flatMap((s) => s.values)));
   const step = (W - L - 10) / Math.max(1, labels.length);
-  const bw = Math.max(2, (step * 0.8) / series.length);
+  const bw = Math.min(40, Math.max(2, (step * 0.8) / series.length));
   const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': title });
   root.append(svg('title', {}, title));
   for (let i = 0; i <= 4; i++) {
     const y = T + (H - T - B) * (1 - i / 4);
     root.append(svg('line', { x1: L, x2: W - 5, y1: y, y2: y, class: 'axis', 'stroke-width': i ? 0.5 : 1 }));
-    root.append(svg('text', { x: L - 6, y: y + 4, 'text-anchor': 'end' }, String(Math.round((max * i) / 4 * 10) / 10)));
+    root.append(svg('text', { x: L - 6, y: y + 4, 'text-anchor': 'end' }, String((max * i) / 4)));
   }
   labels.forEach((lab, i) => {
-    const x0 = L + i * step + step * 0.1;
+    const x0 = L + i * step + (step - bw * series.length) / 2;
     series.forEach((s, k) => {
       const v = s.values[i] || 0;
       const h = ((H - T - B) * v) / max;
@@ -55,6 +62,7 @@ function perDay(rows) {
 }
 
 async function load(officeID) {
+  const office = await api('GET', `/api/v1/offices/${officeID}`);
   const from = $('from').value, to = $('until').value;
   const q = new URLSearchParams({ from, to });
   const base = `/api/v1/staff/offices/${officeID}/stats`;
@@ -72,7 +80,8 @@ async function load(officeID) {
   put($('chart-waits'), barChart(t('stats.waits_chart'), labels, [
     { name: t('stats.wait_p50'), values: days.map(([, d]) => avg(d.w50, d.n)) },
     { name: t('stats.wait_p90'), values: days.map(([, d]) => avg(d.w90, d.n)) }], ' min'));
-  put($('stats-rows'), rows.map((r) => el('tr', {}, [fmtDate(r.date, { day: 'numeric', month: 'numeric', year: 'numeric' }), r.service, r.tickets, r.appointments, r.served, r.no_shows,
+  const names = Object.fromEntries((office.services || []).map((sv) => [sv.id, sv.name]));
+  put($('stats-rows'), rows.map((r) => el('tr', {}, [fmtDate(r.date, { day: 'numeric', month: 'numeric', year: 'numeric' }), names[r.service] || r.service, r.tickets, r.appointments, r.served, r.no_shows,
     r.wait_p50_minutes, r.wait_p90_minutes, r.service_time_p50_minutes].map((v) => el('td', { text: String(v) })))));
   $('stats-empty').hidden = rows.length > 0;
 }
