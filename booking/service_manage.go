@@ -182,9 +182,19 @@ func (s *Bookings) Sweep(ctx context.Context) error {
 	now := s.clock.Now()
 	var errs []error
 	for _, o := range s.dir.Offices {
-		errs = append(errs, s.sweepHolds(ctx, o, now), s.sweepUnverified(ctx, o, now), s.sweepReleases(ctx, o, now))
+		errs = append(errs, s.SweepOffice(ctx, o.ID, now))
 	}
 	return errors.Join(errs...)
+}
+
+// SweepOffice is Sweep for one office at now; the scheduler runs it every
+// minute (see cmd/rathaus/jobs.go).
+func (s *Bookings) SweepOffice(ctx context.Context, officeID string, now time.Time) error {
+	o, ok := s.dir.Office(officeID)
+	if !ok {
+		return ErrOfficeNotFound
+	}
+	return errors.Join(s.sweepHolds(ctx, o, now), s.sweepUnverified(ctx, o, now), s.sweepReleases(ctx, o, now))
 }
 
 func (s *Bookings) sweepHolds(ctx context.Context, o *Office, now time.Time) error {
@@ -224,21 +234,6 @@ func (s *Bookings) sweepUnverified(ctx context.Context, o *Office, now time.Time
 	return nil
 }
 
-// RunSweeper sweeps every interval until ctx ends.
-func (s *Bookings) RunSweeper(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("booking: sweep failed", "err", err)
-			}
-		}
-	}
-}
 
 // ICS returns the appointment's current iCalendar object.
 func (s *Bookings) ICS(ctx context.Context, token string) ([]byte, error) {

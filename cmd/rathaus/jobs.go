@@ -8,7 +8,20 @@ import (
 	"github.com/rathaus/rathaus/notify"
 )
 
-func init() { notifyJobs = append(notifyJobs, retentionJobs) }
+func init() { notifyJobs = append(notifyJobs, sweepJobs, retentionJobs) }
+
+// sweepJobs give back, every minute, the seats of expired holds, of
+// unverified appointments not confirmed in time and of cancellations whose
+// (randomised) release is due. Each release is a script that checks again, and
+// the scheduler's lock runs each minute once across replicas.
+func sweepJobs(a *app) []notify.Job {
+	var jobs []notify.Job
+	for _, o := range a.offices.Offices {
+		jobs = append(jobs, notify.Job{Name: "sweep:" + o.ID, Spec: "* * * * *", Location: o.Location,
+			Run: func(ctx context.Context, now time.Time) error { return a.bookings.SweepOffice(ctx, o.ID, now) }})
+	}
+	return jobs
+}
 
 // retentionJobs delete, every night at 03:15 office time (outside the DST
 // hour), the personal data of appointments that ended more than the office's

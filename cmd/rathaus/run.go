@@ -162,11 +162,6 @@ func isTerminal(f *os.File) bool {
 // startBackground starts the background loops; they stop when ctx ends.
 func (a *app) startBackground(ctx context.Context, wg *sync.WaitGroup) {
 	a.startNotify(ctx, wg)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		a.bookings.RunSweeper(ctx, 5*time.Second)
-	}()
 	// The admin is set before the server listens, so that a login right after
 	// the start works; only a store that is down defers it to the background.
 	if a.cfg.AdminPassword != "" && !a.setAdmin(ctx) {
