@@ -45,6 +45,8 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 		err = Run(ctx, cfg, Options{LogOutput: stderr})
 	case "user":
 		err = userCommand(ctx, cfg, args, stdin, stdout, stderr)
+	case "bench":
+		err = benchCommand(ctx, cfg, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -70,6 +72,8 @@ const usage = `usage:
   rathaus [serve]                                  start the server (settings from RATHAUS_* variables)
   rathaus user add --username NAME --role admin|staff [--office ID ...]
                                                    add or reset a staff account; the password is read from stdin
+  rathaus bench [--url URL] [--redis-url URL] [--scenarios a,b] [--json]
+                                                   load scenarios and baselines (rathaus bench -h)
 `
 
 // usageError is a wrong command line (exit code 2).

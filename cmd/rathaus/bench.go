@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rathaus/rathaus/internal/config"
+	"github.com/rathaus/rathaus/internal/store"
+)
+
+// benchScenarios are the names "rathaus bench" knows, in the order they run.
+var benchScenarios = []string{"baseline-get", "baseline-evalsha", "booking", "availability", "mixed", "rush", "queue", "fanout"}
+
+const benchUsage = `usage: rathaus bench [flags]
+  Runs named load scenarios against a rathaus server and prints a table
+  (requests/s, p50/p95/p99, errors, checks, ratios to the baselines measured
+  in the same run). Without --url it starts its own server in-process on the
+  Redis of --redis-url (or the embedded store), with the bench offices.
+`
+
+// bench holds what the scenarios share.
+type bench struct {
+	url      string // the rathaus server
+	st       *store.Store
+	redisURL string
+	conns    int
+	dur      time.Duration
+	client   *http.Client
+	prog     *progress
+	adminPw  string
+	loc      *time.Location
+	// rushClients and rushSeats size the booking rush.
+	rushClients int
+	memoryN     int
+}
+
+// benchCommand runs "rathaus bench".
+func benchCommand(ctx context.Context, cfg config.Config, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, benchUsage); fs.PrintDefaults() }
+	url := fs.String("url", "", "base URL of a running server started with the bench offices (see --offices-file); empty: start one in-process")
+	redisURL := fs.String("redis-url", cfg.RedisURL, "Redis of the server (RATHAUS_REDIS_URL); needed with --url for the baselines and memory figures")
+	scen := fs.String("scenarios", strings.Join(benchScenarios, ","), "comma-separated scenarios: "+strings.Join(benchScenarios, ", ")+", memory")
+	conns := fs.Int("conns", 64, "parallel connections of the throughput scenarios")
+	dur := fs.Duration("duration", 5*time.Second, "length of each throughput scenario")
+	rush := fs.Int("rush-clients", 10000, "clients of the booking rush on 100 seats")
+	memN := fs.Int("memory-appointments", 10000, "appointments booked by the memory scenario")
+	adminPw := fs.String("admin-password", "", "admin password of the server at --url (queue and fanout scenarios)")
+	jsonOut := fs.Bool("json", false, "print JSON instead of the table")
+	officesOut := fs.String("offices-file", "", "write the bench offices YAML to this file and exit (for a server of your own)")
+	quiet := fs.Bool("quiet", false, "no progress bar")
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return nil
+	} else if err != nil {
+		return &usageError{msg: err.Error()}
+	}
+	if *officesOut != "" {
+		return os.WriteFile(*officesOut, []byte(benchOffices), 0o644)
+	}
+	b := &bench{url: *url, redisURL: *redisURL, conns: *conns, dur: *dur, client: benchClient(max(*conns, 512)),
+		prog: &progress{out: stderr, quiet: *quiet}, adminPw: *adminPw, rushClients: *rush, memoryN: *memN}
+	b.loc, _ = time.LoadLocation("Europe/Berlin")
+	stop, err := b.setup(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	var results []benchResult
+	for _, name := range strings.Split(*scen, ",") {
+		rs, err := b.run(ctx, strings.TrimSpace(name))
+		if err != nil {
+			return err
+		}
+		results = append(results, rs...)
+	}
+	addRatios(results)
+	if *jsonOut {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"machine": machineInfo(ctx, b.st), "results": results})
+	}
+	fmt.Fprintln(stdout, machineInfo(ctx, b.st))
+	writeTable(stdout, results)
+	return nil
+}
+
+// setup starts the in-process server when no --url is given and opens the
+// store for the baselines. stop undoes it.
+func (b *bench) setup(ctx context.Context, stderr io.Writer) (stop func(), err error) {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	b.st, err = store.Open(b.redisURL, quiet)
+	if err != nil {
+		return nil, err
+	}
+	if b.url != "" {
+		return func() { b.st.Close() }, nil
+	}
+	dir, err := os.MkdirTemp("", "rathaus-bench-")
+	if err != nil {
+		return nil, err
+	}
+	offices := filepath.Join(dir, "offices.yaml")
+	if err := os.WriteFile(offices, []byte(benchOffices), 0o600); err != nil {
+		return nil, err
+	}
+	pw := make([]byte, 12)
+	_, _ = rand.Read(pw)
+	b.adminPw = hex.EncodeToString(pw)
+	env := map[string]string{"RATHAUS_ADDR": "127.0.0.1:0", "RATHAUS_REDIS_URL": b.redisURL, "RATHAUS_OFFICES_FILE": offices,
+		"RATHAUS_MAIL_DIR": filepath.Join(dir, "mail"), "RATHAUS_ADMIN_PASSWORD": b.adminPw, "RATHAUS_LOG_LEVEL": "error",
+		"RATHAUS_POW_SECRET": b.adminPw + b.adminPw + "-bench"}
+	for _, k := range []string{"READ", "BOOK", "EMAIL", "OFFICE", "TICKET", "LOGIN", "CHALLENGE"} {
+		env["RATHAUS_RATE_"+k] = "off"
+	}
+	cfg, err := config.FromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(runCtx, cfg, Options{LogOutput: io.Discard, OnListen: func(a string) { addr <- a }})
+	}()
+	select {
+	case a := <-addr:
+		b.url = "http://" + a
+	case err := <-done:
+		cancel()
+		return nil, fmt.Errorf("bench: the server did not start: %w", err)
+	}
+	fmt.Fprintf(stderr, "bench: in-process server at %s, store %s\n", b.url, orEmbedded(b.redisURL))
+	return func() {
+		cancel()
+		<-done
+		b.st.Close()
+		os.RemoveAll(dir)
+	}, nil
+}
+
+func orEmbedded(u string) string {
+	if u == "" {
+		return "embedded"
+	}
+	return u
+}
+
+// run runs one scenario by name.
+func (b *bench) run(ctx context.Context, name string) ([]benchResult, error) {
+	switch name {
+	case "baseline-get":
+		return []benchResult{b.benchBaselineGET(ctx)}, nil
+	case "baseline-evalsha":
+		return []benchResult{b.benchBaselineEvalsha(ctx)}, nil
+	case "booking":
+		return []benchResult{b.benchBooking(ctx)}, nil
+	case "availability":
+		return []benchResult{b.benchAvailability(ctx)}, nil
+	case "mixed":
+		return []benchResult{b.benchMixed(ctx)}, nil
+	case "rush":
+		return []benchResult{b.benchRush(ctx)}, nil
+	case "queue":
+		return b.benchQueue(ctx)
+	case "fanout":
+		return []benchResult{b.benchFanout(ctx)}, nil
+	case "memory":
+		return b.benchMemory(ctx)
+	}
+	return nil, &usageError{msg: fmt.Sprintf("bench: unknown scenario %q (known: %s, memory)", name, strings.Join(benchScenarios, ", "))}
+}
+
+// addRatios relates the HTTP scenarios to the gin + GET baseline and the
+// raw booking script to it as well.
+func addRatios(rs []benchResult) {
+	var base float64
+	for _, r := range rs {
+		if r.Name == "baseline-gin-get" {
+			base = r.RPS
+		}
+	}
+	if base == 0 {
+		return
+	}
+	for i := range rs {
+		switch {
+		case rs[i].Name == "baseline-gin-get":
+		case rs[i].Name == "booking", strings.HasPrefix(rs[i].Name, "availability-8w"),
+			rs[i].Name == "mixed-citizens", rs[i].Name == "baseline-evalsha-book":
+			rs[i].Ratio, rs[i].RatioTo = rs[i].RPS/base, "baseline-gin-get"
+		}
+	}
+}
+
+// machineInfo describes the machine and the Redis the run used.
+func machineInfo(ctx context.Context, st *store.Store) string {
+	cpu := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "model name") {
+				_, cpu, _ = strings.Cut(l, ": ")
+				break
+			}
+		}
+	}
+	redis := "embedded store"
+	if !st.Embedded {
+		if info, err := st.Client.Info(ctx, "server").Result(); err == nil {
+			for _, l := range strings.Split(info, "\n") {
+				if strings.HasPrefix(l, "redis_version:") {
+					redis = "Redis " + strings.TrimSpace(strings.TrimPrefix(l, "redis_version:"))
+				}
+			}
+		}
+	}
+	return fmt.Sprintf("machine: %d CPUs (%s), %s", numCPU(), strings.TrimSpace(cpu), redis)
+}
