@@ -90,4 +90,21 @@ func TestBrowserPublishClosure(t *testing.T) {
 		t.Errorf("after rebooking: %+v", moved.Appointment)
 	}
 	tb.checkErrors("rebook")
+
+	// Changing the closure: one day shorter, previewed again, then published.
+	admin.click("button[data-change]")
+	if got := evalJS[string](admin, `document.getElementById("title_en").value`); got != "Staff outing" {
+		t.Errorf("the change form has English title %q", got)
+	}
+	admin.setField("#until", "2026-12-03")
+	admin.click("#closure-preview")
+	admin.waitVisible("#preview-summary")
+	admin.click("#closure-publish")
+	admin.waitVisible("#published")
+	var list struct{ Closures []struct{ From, Until string } }
+	browserGet(t, s.URL+"/api/v1/offices/geesthacht/closures", &list)
+	if len(list.Closures) != 1 || list.Closures[0].Until != "2026-12-03" {
+		t.Errorf("closures after the change: %+v", list.Closures)
+	}
+	admin.checkErrors("admin change")
 }

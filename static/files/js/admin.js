@@ -7,7 +7,11 @@ import { fieldErrors } from './forms.js';
 
 const $ = (id) => document.getElementById(id);
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
-let office, previewed = '', withdrawID = '';
+let office, previewed = '', withdrawID = '', editing = null;
+
+/** target is where the form goes: a new closure, or the one being changed. */
+const target = () => `/api/v1/admin/offices/${office.id}/closures` + (editing ? `/${encodeURIComponent(editing.id)}` : '');
+const method = () => (editing ? 'PATCH' : 'POST');
 
 function closureBody(form) {
   const v = (n) => form.elements[n].value.trim();
@@ -47,7 +51,7 @@ async function preview(ev) {
   if (missing.length) { errors.show(missing); return; }
   const body = closureBody(form);
   try {
-    const res = await api('POST', `/api/v1/admin/offices/${office.id}/closures?dry_run=true`, body);
+    const res = await api(method(), `${target()}?dry_run=true`, body);
     previewed = JSON.stringify(body);
     const days = res.affected_days.filter((d) => d.count > 0);
     const box = $('preview');
@@ -73,8 +77,8 @@ async function publish() {
     return;
   }
   try {
-    const res = await api('POST', `/api/v1/admin/offices/${office.id}/closures`, body);
-    form.reset();
+    const res = await api(method(), target(), body);
+    stopEditing();
     previewed = '';
     $('closure-publish').disabled = true;
     put($('preview'), el('p', { class: 'success', id: 'published', text: t('admin.published', { title: res.closure.title, appts: count('admin.n_appts', res.affected_appointments) }) }));
@@ -89,7 +93,34 @@ async function loadClosures() {
   put($('closure-list'), list.length ? list.map((c) => el('li', { 'data-closure': c.id },
     el('h3', { text: local(c.title) }), el('p', { text: closureRange(c) }), local(c.message) ? el('p', { text: local(c.message) }) : null,
     el('button', { type: 'button', class: 'secondary', text: t('admin.withdraw'), 'aria-label': t('admin.withdraw_named', { title: c.title }),
-      onclick: () => askWithdraw(c) }))) : [el('li', { text: t('closures.none') })]);
+      onclick: () => askWithdraw(c) }),
+    el('button', { type: 'button', class: 'secondary', text: t('admin.change'), 'aria-label': t('admin.change_named', { title: local(c.title) }),
+      'data-change': c.id, onclick: () => startEditing(c) }))) : [el('li', { text: t('closures.none') })]);
+}
+
+/** startEditing fills the form with closure c; preview and publish then change it. */
+function startEditing(c) {
+  editing = c;
+  const f = $('closure-form');
+  const set = (name, v) => { f.elements[name].value = v || ''; };
+  set('from', c.from); set('until', c.until); set('from_time', c.from_time); set('until_time', c.until_time);
+  set('title_de', (c.titles || {}).de || c.title); set('title_en', (c.titles || {}).en);
+  set('message_de', (c.messages || {}).de || c.message); set('message_en', (c.messages || {}).en);
+  set('phone', c.phone); set('come_by', c.come_by);
+  $('h-new').textContent = t('admin.change_heading', { title: local(c.title) });
+  $('closure-edit-cancel').hidden = false;
+  $('closure-publish').disabled = true;
+  $('preview').hidden = true;
+  previewed = '';
+  $('h-new').focus();
+}
+
+function stopEditing() {
+  editing = null;
+  $('closure-form').reset();
+  $('h-new').textContent = t('admin.new_closure');
+  $('closure-edit-cancel').hidden = true;
+  previewed = '';
 }
 
 function askWithdraw(c) {
@@ -139,6 +170,7 @@ setupPage('admin.title', async () => {
   $('closure-form').addEventListener('submit', preview);
   $('closure-form').addEventListener('input', () => { $('closure-publish').disabled = true; });
   $('closure-publish').addEventListener('click', publish);
+  $('closure-edit-cancel').addEventListener('click', () => { stopEditing(); $('preview').hidden = true; $('closure-publish').disabled = true; });
   $('withdraw-confirm').addEventListener('click', withdraw);
   $('withdraw-keep').addEventListener('click', () => $('withdraw-dialog').close());
   $('admin').hidden = false;
