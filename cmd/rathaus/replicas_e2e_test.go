@@ -10,10 +10,12 @@ import (
 	"github.com/rathaus/rathaus/internal/redistest"
 )
 
-// scaleEnv switches off the per-address and per-office rate limits: the
+// scaleEnv switches off the per-address and per-office rate limits (the
 // scale and fault tests send thousands of requests from one loopback address
-// on purpose.
-var scaleEnv = []string{"RATHAUS_RATE_READ", "off", "RATHAUS_RATE_BOOK", "off", "RATHAUS_RATE_EMAIL", "off",
+// on purpose) and gives every replica the same secret, as a deployment of
+// several replicas must.
+var scaleEnv = []string{"RATHAUS_POW_SECRET", "scale-test-secret-0123456789-abcdefghij",
+	"RATHAUS_RATE_READ", "off", "RATHAUS_RATE_BOOK", "off", "RATHAUS_RATE_EMAIL", "off",
 	"RATHAUS_RATE_OFFICE", "off", "RATHAUS_RATE_TICKET", "off", "RATHAUS_RATE_LOGIN", "off",
 	"RATHAUS_RELEASE_DELAY", "0s", "RATHAUS_RELEASE_WINDOW", "0s"}
 
