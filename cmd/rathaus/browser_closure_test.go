@@ -10,6 +10,7 @@ import (
 // dry-run preview, then finds the banner, the closed days in the booking
 // calendar and the closures page, and the appointment inside cancelled.
 func TestBrowserPublishClosure(t *testing.T) {
+	t.Parallel()
 	s := startBrowserServer(t)
 	appt := browserBookOn(t, s, "ummeldung", "Erika Mustermann", "2026-12-03")
 

@@ -13,6 +13,7 @@ import (
 // TestBrowserBookAndSeeInStaffList books a slot through the booking page and
 // finds it in the staff console's list of today's appointments.
 func TestBrowserBookAndSeeInStaffList(t *testing.T) {
+	t.Parallel()
 	s := startBrowserServer(t)
 	tb := newTab(t, s.URL)
 	tb.open("/")
@@ -46,6 +47,7 @@ func TestBrowserBookAndSeeInStaffList(t *testing.T) {
 // TestBrowserBookingFormErrors submits the booking form empty and expects the
 // errors next to the fields, linked by aria-describedby and announced.
 func TestBrowserBookingFormErrors(t *testing.T) {
+	t.Parallel()
 	s := startBrowserServer(t)
 	tb := newTab(t, s.URL)
 	tb.open("/")
@@ -76,6 +78,7 @@ func TestBrowserBookingFormErrors(t *testing.T) {
 // TestBrowserCancelFromManagePage cancels an appointment on its manage page
 // after the confirmation dialog.
 func TestBrowserCancelFromManagePage(t *testing.T) {
+	t.Parallel()
 	s := startBrowserServer(t)
 	appt := browserBook(t, s, "fundsache", "Hans Meier")
 	tb := newTab(t, s.URL)
@@ -99,6 +102,7 @@ func TestBrowserCancelFromManagePage(t *testing.T) {
 
 // TestBrowserMoveFromManagePage moves an appointment to another time.
 func TestBrowserMoveFromManagePage(t *testing.T) {
+	t.Parallel()
 	s := startBrowserServer(t)
 	appt := browserBook(t, s, "fundsache", "Hans Meier")
 	tb := newTab(t, s.URL)
@@ -121,6 +125,7 @@ func TestBrowserMoveFromManagePage(t *testing.T) {
 // TestBrowserKioskStaffDisplay draws a ticket at the kiosk, calls it from the
 // staff console and waits for it on the display and on the ticket's status page.
 func TestBrowserKioskStaffDisplay(t *testing.T) {
+	t.Parallel()
 	s := startBrowserServer(t)
 	display := newTab(t, s.URL)
 	display.open("/display/geesthacht")
@@ -192,6 +197,7 @@ func TestBrowserKioskStaffDisplay(t *testing.T) {
 // must then say that it is offline, and starts it again: the display must
 // reconnect by itself and show the next call.
 func TestBrowserDisplayOffline(t *testing.T) {
+	t.Parallel()
 	s := startBrowserServer(t)
 	display := newTab(t, s.URL)
 	display.open("/display/geesthacht")
@@ -219,6 +225,7 @@ func TestBrowserDisplayOffline(t *testing.T) {
 // TestBrowserVerifyLanding opens the e-mail verification link of an office
 // that asks for it: the page confirms the appointment.
 func TestBrowserVerifyLanding(t *testing.T) {
+	t.Parallel()
 	s := startOfficesServer(t, strings.NewReplacer("confirm_by_email: false", "confirm_by_email: true"))
 	appt := browserBook(t, s, "ummeldung", "Erika Mustermann")
 	if appt.Appointment.Status != "unverified" {
@@ -239,6 +246,7 @@ func TestBrowserVerifyLanding(t *testing.T) {
 // TestBrowserKioskReturnsToStart checks that the kiosk goes back to its start
 // screen by itself after printing a ticket.
 func TestBrowserKioskReturnsToStart(t *testing.T) {
+	t.Parallel()
 	s := startBrowserServer(t)
 	kiosk := newTab(t, s.URL)
 	kiosk.open("/kiosk/geesthacht?reset=1")
@@ -256,6 +264,7 @@ func TestBrowserKioskReturnsToStart(t *testing.T) {
 // TestBrowserBookWithKeyboardOnly books with the Tab, Space and Enter keys
 // alone, and checks that the focused controls show their focus.
 func TestBrowserBookWithKeyboardOnly(t *testing.T) {
+	t.Parallel()
 	s := startBrowserServer(t)
 	tb := newTab(t, s.URL)
 	tb.open("/")
@@ -287,6 +296,7 @@ func TestBrowserBookWithKeyboardOnly(t *testing.T) {
 // TestBrowserStaffActions works through recall, park and unpark, transfer and
 // no-show in the staff console and checks each ticket's state on the server.
 func TestBrowserStaffActions(t *testing.T) {
+	t.Parallel()
 	s := startBrowserServer(t)
 	var a, b struct{ Ticket struct{ Number string } }
 	browserPost(t, s.URL+"/api/v1/offices/geesthacht/tickets", map[string]string{"service": "fundsache"}, &a)
@@ -353,6 +363,7 @@ func startOfficesServer(t *testing.T, r *strings.Replacer) *testServer {
 // TestBrowserProofOfWork books and draws a ticket at an office that asks for
 // proof of work: the pages solve the challenge themselves.
 func TestBrowserProofOfWork(t *testing.T) {
+	t.Parallel()
 	s := startOfficesServer(t, strings.NewReplacer("proof_of_work: false", "proof_of_work: true"))
 	if code := browserPost(t, s.URL+"/api/v1/offices/geesthacht/tickets", map[string]string{"service": "fundsache"}, nil); code < 400 {
 		t.Fatalf("a ticket without proof of work: status %d, want refused", code)
@@ -380,6 +391,7 @@ func TestBrowserProofOfWork(t *testing.T) {
 // TestBrowserKioskCheckIn checks in at the kiosk with the appointment code:
 // a wrong code is an error at the field, the right one prints a ticket.
 func TestBrowserKioskCheckIn(t *testing.T) {
+	t.Parallel()
 	s := startBrowserServer(t)
 	appt := browserBook(t, s, "ummeldung", "Erika Mustermann")
 	kiosk := newTab(t, s.URL)

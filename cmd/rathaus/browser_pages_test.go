@@ -8,6 +8,7 @@ import (
 // on script errors, CSP violations and serious or critical axe-core findings,
 // and writes screenshots when asked to.
 func TestBrowserPagesAccessible(t *testing.T) {
+	t.Parallel()
 	s := startBrowserServer(t)
 	appt := browserBook(t, s, "ummeldung", "Erika Mustermann")
 	var ticket struct{ Token string }
