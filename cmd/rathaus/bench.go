@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,7 +22,7 @@ import (
 )
 
 // benchScenarios are the names "rathaus bench" knows, in the order they run.
-var benchScenarios = []string{"baseline-get", "baseline-evalsha", "booking", "availability", "mixed", "rush", "queue", "fanout"}
+var benchScenarios = []string{"baseline-get", "baseline-evalsha", "availability", "booking", "mixed", "rush", "queue", "fanout"}
 
 const benchUsage = `usage: rathaus bench [flags]
   Runs named load scenarios against a rathaus server and prints a table
@@ -79,8 +80,8 @@ func benchCommand(ctx context.Context, cfg config.Config, args []string, stdout,
 	}
 	defer stop()
 	var results []benchResult
-	for _, name := range strings.Split(*scen, ",") {
-		rs, err := b.run(ctx, strings.TrimSpace(name))
+	for _, name := range pairWithBaselines(strings.Split(*scen, ",")) {
+		rs, err := b.run(ctx, name)
 		if err != nil {
 			return err
 		}
@@ -183,24 +184,60 @@ func (b *bench) run(ctx context.Context, name string) ([]benchResult, error) {
 	return nil, &usageError{msg: fmt.Sprintf("bench: unknown scenario %q (known: %s, memory)", name, strings.Join(benchScenarios, ", "))}
 }
 
-// addRatios relates the HTTP scenarios to the gin + GET baseline and the
-// raw booking script to it as well.
-func addRatios(rs []benchResult) {
-	var base float64
-	for _, r := range rs {
-		if r.Name == "baseline-gin-get" {
-			base = r.RPS
+// rated are the scenarios compared with the gin + GET baseline.
+var rated = map[string]bool{"baseline-evalsha": true, "booking": true, "availability": true, "mixed": true}
+
+// pairWithBaselines puts a baseline-get run right before and after every
+// rated scenario (when the list has baseline-get at all): on a shared,
+// noisy machine a baseline measured minutes apart is no yardstick.
+func pairWithBaselines(names []string) []string {
+	if !slices.Contains(names, "baseline-get") {
+		return names
+	}
+	var out []string
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		if n == "baseline-get" {
+			continue
+		}
+		if rated[n] && (len(out) == 0 || out[len(out)-1] != "baseline-get") {
+			out = append(out, "baseline-get")
+		}
+		out = append(out, n)
+		if rated[n] {
+			out = append(out, "baseline-get")
 		}
 	}
-	if base == 0 {
-		return
+	if len(out) == 0 {
+		out = []string{"baseline-get"}
 	}
+	return out
+}
+
+// addRatios relates every rated line to the mean of the baseline lines
+// measured right before and right after it.
+func addRatios(rs []benchResult) {
 	for i := range rs {
-		switch {
-		case rs[i].Name == "baseline-gin-get":
-		case rs[i].Name == "booking", strings.HasPrefix(rs[i].Name, "availability-8w"),
-			rs[i].Name == "mixed-citizens", rs[i].Name == "baseline-evalsha-book":
-			rs[i].Ratio, rs[i].RatioTo = rs[i].RPS/base, "baseline-gin-get"
+		if !strings.HasPrefix(rs[i].Name, "booking") && !strings.HasPrefix(rs[i].Name, "availability-8w") &&
+			rs[i].Name != "mixed-citizens" && rs[i].Name != "baseline-evalsha-book" || rs[i].Name == "booking-rush" {
+			continue
+		}
+		var sum float64
+		var n int
+		for j := i - 1; j >= 0; j-- {
+			if rs[j].Name == "baseline-gin-get" {
+				sum, n = sum+rs[j].RPS, n+1
+				break
+			}
+		}
+		for j := i + 1; j < len(rs); j++ {
+			if rs[j].Name == "baseline-gin-get" {
+				sum, n = sum+rs[j].RPS, n+1
+				break
+			}
+		}
+		if n > 0 && sum > 0 {
+			rs[i].Ratio, rs[i].RatioTo = rs[i].RPS/(sum/float64(n)), "adjacent baseline-gin-get"
 		}
 	}
 }

@@ -197,8 +197,13 @@ func (b *bench) benchRush(ctx context.Context) benchResult {
 	// a random start, so that runs on the same Redis do not meet
 	start := time.Date(now.Year(), now.Month(), now.Day()+1+rand.IntN(50), rand.IntN(23), 15*rand.IntN(4), 0, 0, b.loc).Format(time.RFC3339)
 	var booked, fivexx atomic.Int64
+	var mu sync.Mutex
+	byStatus := map[int]int{}
 	r := runLoad(ctx, loadSpec{name: "booking-rush", conns: 512, dur: 10 * time.Minute, max: b.rushClients, do: func(ctx context.Context, i int) error {
 		code, err := b.book(ctx, "rush", start, 2_000_000+i)
+		mu.Lock()
+		byStatus[code]++
+		mu.Unlock()
 		switch {
 		case err != nil:
 			return err
@@ -211,6 +216,7 @@ func (b *bench) benchRush(ctx context.Context) benchResult {
 		return nil
 	}}, b.prog)
 	r.check(booked.Load() == 100 && fivexx.Load() == 0, "booked = capacity: %d = 100, 5xx: %d", booked.Load(), fivexx.Load())
+	r.Note = fmt.Sprintf("answers by status %v (0: no answer)", byStatus)
 	return r
 }
 

@@ -18,7 +18,7 @@ func TestBenchCommand(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errOut.String())
 	}
 	for _, want := range []string{"baseline-gin-get", "baseline-evalsha-book", "availability-8w", "mixed-citizens",
-		"OK   booked = capacity: 100 = 100, 5xx: 0", "OK   called once each: 900 of 900 drawn, 0 twice", "% of baseline-gin-get"} {
+		"OK   booked = capacity: 100 = 100, 5xx: 0", "OK   called once each: 900 of 900 drawn, 0 twice", "% of adjacent baseline-gin-get"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the table lacks %q:\n%s", want, out.String())
 		}

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // Proxy forwards TCP connections to a server on loopback and can cut them
@@ -16,6 +17,7 @@ type Proxy struct {
 	target      string
 	ln          net.Listener
 	partitioned atomic.Bool
+	delay       atomic.Int64 // of every reply (server to client), in ns
 	mu          sync.Mutex
 	conns       []net.Conn
 }
@@ -43,6 +45,10 @@ func (p *Proxy) Port() string {
 // Partition starts dropping every byte in both directions.
 func (p *Proxy) Partition() { p.partitioned.Store(true) }
 
+// DelayReplies holds every later chunk from the server for d before it is
+// passed on, like an overloaded network or server.
+func (p *Proxy) DelayReplies(d time.Duration) { p.delay.Store(int64(d)) }
+
 // Close stops listening and closes every forwarded connection.
 func (p *Proxy) Close() {
 	p.ln.Close()
@@ -68,18 +74,21 @@ func (p *Proxy) serve() {
 		p.mu.Lock()
 		p.conns = append(p.conns, in, out)
 		p.mu.Unlock()
-		go p.pipe(in, out)
-		go p.pipe(out, in)
+		go p.pipe(in, out, true)
+		go p.pipe(out, in, false)
 	}
 }
 
 // pipe copies src to dst until either ends, dropping bytes while partitioned.
-func (p *Proxy) pipe(dst, src net.Conn) {
+func (p *Proxy) pipe(dst, src net.Conn, replies bool) {
 	defer dst.Close()
 	defer src.Close()
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)
+		if d := p.delay.Load(); replies && d > 0 {
+			time.Sleep(time.Duration(d))
+		}
 		if n > 0 && !p.partitioned.Load() {
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return
