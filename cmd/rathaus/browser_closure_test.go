@@ -38,6 +38,7 @@ func TestBrowserPublishClosure(t *testing.T) {
 	if got.Appointment.Status != "confirmed" {
 		t.Fatalf("the dry run changed the appointment: %q", got.Appointment.Status)
 	}
+	admin.checkAxe("admin preview")
 	admin.screenshot("admin-preview-de")
 	admin.click("#closure-publish")
 	admin.waitVisible("#published")
@@ -66,6 +67,7 @@ func TestBrowserPublishClosure(t *testing.T) {
 	if tb.nodeCount(`.calendar button[data-date="2026-12-07"]`) != 1 {
 		t.Error("the Monday after the closure is not bookable")
 	}
+	tb.checkAxe("booking with a closure")
 	tb.screenshot("booking-closure-de")
 	tb.open("/display/geesthacht")
 	if got := tb.text("#display-closure"); !strings.Contains(got, "Betriebsausflug") || !strings.Contains(got, "3. Dezember") {

@@ -23,6 +23,7 @@ func TestBrowserBookAndSeeInStaffList(t *testing.T) {
 	if chosen := tb.text("#chosen"); !strings.Contains(chosen, "halten Ihnen diese Zeit") {
 		t.Errorf("chosen time %q: no hold", chosen)
 	}
+	tb.checkAxe("booking with calendar, times and form")
 	tb.screenshot("booking-form-de")
 	tb.typeInto("#name", "Erika Mustermann")
 	tb.typeInto("#email", "erika@example.org")
@@ -31,6 +32,7 @@ func TestBrowserBookAndSeeInStaffList(t *testing.T) {
 	if len(code) < 6 {
 		t.Fatalf("appointment code %q", code)
 	}
+	tb.checkAxe("booking confirmation")
 	tb.screenshot("booking-done-de")
 	tb.checkErrors("booking")
 
@@ -88,6 +90,7 @@ func TestBrowserCancelFromManagePage(t *testing.T) {
 	if got := evalJS[string](tb, `document.activeElement.id`); got != "cancel-keep" {
 		t.Errorf("focus in the dialog on %q, want the safe choice", got)
 	}
+	tb.checkAxe("cancel dialog")
 	tb.screenshot("manage-cancel-dialog-de")
 	tb.click("#cancel-confirm")
 	tb.waitVisible("#cancel-done")
@@ -140,6 +143,7 @@ func TestBrowserKioskStaffDisplay(t *testing.T) {
 		t.Error("the ticket has no QR code")
 	}
 	kiosk.waitFor(`body[data-printed="1"]`)
+	kiosk.checkAxe("kiosk ticket")
 	kiosk.screenshot("kiosk-ticket-de")
 	kiosk.emulateMedia("print")
 	printed := evalJS[[]string](kiosk, `["#h-ticket", ".ticket-number", ".qr", "#ticket-done", "#site-header"].map(s => getComputedStyle(document.querySelector(s)).visibility === "visible" && document.querySelector(s).getClientRects().length > 0 ? s : "")`)
@@ -172,6 +176,7 @@ func TestBrowserKioskStaffDisplay(t *testing.T) {
 	status.waitFor("#ticket-called")
 	display.screenshot("display-called-de")
 	status.screenshot("ticket-called-de")
+	staff.checkAxe("staff console with a called ticket")
 	staff.screenshot("staff-called-de")
 	staff.click("#act-finish")
 	status.waitFor(`#ticket-status[data-status="finished"]`)
@@ -187,6 +192,7 @@ func TestBrowserKioskStaffDisplay(t *testing.T) {
 	if !strings.HasPrefix(csv, "text/csv") || !strings.Contains(csv, "2026-12-02,ummeldung,1") {
 		t.Errorf("CSV download: %q", csv)
 	}
+	staff.checkAxe("statistics with data")
 	staff.screenshot("stats-data-de")
 	for _, tb := range []*btab{display, staff, status} {
 		tb.checkErrors("queue flow")
@@ -332,7 +338,7 @@ func TestBrowserStaffActions(t *testing.T) {
 	staff.click(`#transfer-form button`)
 	staff.waitFor(`#tickets tr[data-number="` + b.Ticket.Number + `"][data-status="waiting"]`)
 
-	staff.click(`#tickets tr[data-number="` + a.Ticket.Number + `"] button`)
+	staff.jsClick(`#tickets tr[data-number="` + a.Ticket.Number + `"] button`)
 	staff.waitFor(`#tickets tr[data-number="` + a.Ticket.Number + `"][data-status="waiting"]`)
 	staff.click("#call-next")
 	staff.waitFor(`#current-number`)
@@ -404,6 +410,8 @@ func TestBrowserKioskCheckIn(t *testing.T) {
 	if msg := kiosk.text("#code-error"); msg == "" {
 		t.Error("a wrong code gives no message at the field")
 	}
+	kiosk.checkAxe("kiosk check-in error")
+	kiosk.screenshot("kiosk-checkin-error-de")
 	kiosk.setField("#code", "")
 	kiosk.typeInto("#code", strings.ToLower(appt.Appointment.Code))
 	kiosk.click(`#code-form button[type="submit"]`)

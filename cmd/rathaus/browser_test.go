@@ -503,3 +503,12 @@ func (tb *btab) forgetErrors() {
 	defer tb.mu.Unlock()
 	tb.errs = nil
 }
+
+// jsClick waits for sel and clicks it from inside the page, for lists that
+// redraw themselves while the test works (a mouse click could land on the
+// node being replaced).
+func (tb *btab) jsClick(sel string) {
+	tb.t.Helper()
+	tb.waitVisible(sel)
+	tb.eval0(fmt.Sprintf(`document.querySelector(%q).click()`, sel))
+}

@@ -52,11 +52,12 @@ export class Picker {
     const num = new Date(d.date + 'T12:00:00Z').getUTCDate();
     const long = fmtDate(d.date);
     if (d.status === 'open') {
+      // The name is the long date and the visible "n free" (label in name).
       return el('button', {
         type: 'button', 'data-date': d.date, 'aria-pressed': String(d.date === this.date),
-        'aria-label': t('calendar.open_day', { date: long, n: d.free_slots }),
         onclick: (ev) => this.pickDay(d.date, ev.currentTarget),
-      }, el('span', { class: 'num', text: String(num) }), el('span', { class: 'why', text: t('calendar.free', { n: d.free_slots }) }));
+      }, el('span', { class: 'num', 'aria-hidden': 'true', text: String(num) }), el('span', { class: 'visually-hidden', text: long + ': ' }),
+      el('span', { class: 'why', text: t('calendar.free', { n: d.free_slots }) }));
     }
     const why = d.closure ? local(d.closure.title) : t(d.status === 'full' ? 'calendar.full' : 'calendar.closed');
     return el('span', { class: 'day' + (d.closure ? ' closed' : ''), 'data-date': d.date, 'data-status': d.status },

@@ -75,6 +75,7 @@ function chime() {
   if (!pref('sound')) return;
   try {
     audio = audio || new AudioContext();
+    if (audio.state === 'suspended') audio.resume();
     const now = audio.currentTime;
     [[784, 0], [523, 0.35]].forEach(([f, at]) => {
       const o = audio.createOscillator();
