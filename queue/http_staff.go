@@ -119,15 +119,16 @@ func (h *HTTP) handleTicketAction(c *gin.Context) {
 }
 
 // handleStats handles GET /api/v1/staff/offices/:office/stats?from=D&to=D as
-// JSON, or CSV with format=csv or Accept: text/csv.
+// JSON (per day and service, and per hour of the day), or the daily rows as
+// CSV with format=csv or Accept: text/csv.
 func (h *HTTP) handleStats(c *gin.Context) {
-	rows, err := h.svc.Stats(c.Request.Context(), c.Param("office"), c.Query("from"), c.Query("to"))
+	rows, hours, err := h.svc.Report(c.Request.Context(), c.Param("office"), c.Query("from"), c.Query("to"))
 	if err != nil {
 		httpx.Error(c, err)
 		return
 	}
 	if c.Query("format") != "csv" && !strings.Contains(c.GetHeader("Accept"), "text/csv") {
-		c.JSON(http.StatusOK, gin.H{"from": c.Query("from"), "to": c.Query("to"), "days": rows})
+		c.JSON(http.StatusOK, gin.H{"from": c.Query("from"), "to": c.Query("to"), "days": rows, "hours": hours})
 		return
 	}
 	c.Header("Content-Type", "text/csv; charset=utf-8")

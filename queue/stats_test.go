@@ -2,6 +2,7 @@ package queue
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -23,5 +24,25 @@ func TestDayStats(t *testing.T) {
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("DayStats (-want +got):\n%s", d)
+	}
+}
+
+func TestHourStats(t *testing.T) {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	const min = 60_000
+	at := func(h, m int) int64 { return time.Date(2026, 10, 1, h, m, 0, 0, berlin).UnixMilli() }
+	tickets := []Ticket{
+		{Service: "a", Status: StatusFinished, Issued: at(8, 5), Called: at(8, 15), LastCall: at(8, 15), Finished: at(8, 27)},
+		{Service: "b", Status: StatusFinished, Issued: at(8, 50), Called: at(9, 20), LastCall: at(9, 20), Finished: at(9, 24)},
+		{Service: "a", Status: StatusWaiting, Issued: at(10, 0)},
+		// An appointment counts in the hour it became due, not when it checked in.
+		{Service: "a", Status: StatusFinished, Issued: at(8, 40), Due: at(10, 30), Called: at(10, 32), LastCall: at(10, 32), Finished: at(10, 32) + 6*min},
+	}
+	want := []HourRow{
+		{Hour: 8, Tickets: 2, WaitP50Minutes: 10, WaitP90Minutes: 30, ServiceTimeP50Minute: 4},
+		{Hour: 10, Tickets: 2, WaitP50Minutes: 2, WaitP90Minutes: 2, ServiceTimeP50Minute: 6},
+	}
+	if d := cmp.Diff(want, HourStats(berlin, tickets)); d != "" {
+		t.Errorf("HourStats (-want +got):\n%s", d)
 	}
 }

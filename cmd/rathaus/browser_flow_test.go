@@ -188,6 +188,9 @@ func TestBrowserKioskStaffDisplay(t *testing.T) {
 	if staff.nodeCount("#chart-tickets svg rect") == 0 {
 		t.Error("no bars in the tickets chart")
 	}
+	if staff.nodeCount("#chart-hours svg rect") == 0 {
+		t.Error("no bars in the chart by hour of the day")
+	}
 	csv := evalJS[string](staff, `fetch(document.getElementById("csv").href).then(async r => r.headers.get("Content-Type") + "\n" + await r.text())`)
 	if !strings.HasPrefix(csv, "text/csv") || !strings.Contains(csv, "2026-12-02,ummeldung,1") {
 		t.Errorf("CSV download: %q", csv)

@@ -53,9 +53,9 @@ function barChart(title, labels, series, unit) {
 function perDay(rows) {
   const days = new Map();
   for (const r of rows) {
-    const d = days.get(r.date) || { tickets: 0, appointments: 0, served: 0, w50: 0, w90: 0, n: 0 };
+    const d = days.get(r.date) || { tickets: 0, appointments: 0, served: 0, w50: 0, s50: 0, n: 0 };
     d.tickets += r.tickets; d.appointments += r.appointments; d.served += r.served;
-    d.w50 += r.wait_p50_minutes * r.tickets; d.w90 += r.wait_p90_minutes * r.tickets; d.n += r.tickets;
+    d.w50 += r.wait_p50_minutes * r.tickets; d.s50 += r.service_time_p50_minutes * r.served; d.n += r.tickets;
     days.set(r.date, d);
   }
   return [...days.entries()].sort((a, b) => a[0].localeCompare(b[0]));
@@ -71,7 +71,7 @@ async function load(officeID) {
   const res = await api('GET', `${base}?${q}`);
   const rows = res.days || [];
   const days = perDay(rows);
-  for (const id of ['chart-tickets', 'chart-waits']) $(id).parentElement.hidden = !rows.length;
+  for (const id of ['chart-tickets', 'chart-waits', 'chart-hours']) $(id).parentElement.hidden = !rows.length;
   const labels = days.map(([d]) => fmtDate(d, { day: 'numeric', month: 'numeric' }));
   put($('chart-tickets'), barChart(t('stats.tickets_chart'), labels, [
     { name: t('stats.tickets'), values: days.map(([, d]) => d.tickets) },
@@ -79,7 +79,12 @@ async function load(officeID) {
   const avg = (x, n) => (n ? Math.round((x / n) * 10) / 10 : 0);
   put($('chart-waits'), barChart(t('stats.waits_chart'), labels, [
     { name: t('stats.wait_p50'), values: days.map(([, d]) => avg(d.w50, d.n)) },
-    { name: t('stats.wait_p90'), values: days.map(([, d]) => avg(d.w90, d.n)) }], ' min'));
+    { name: t('stats.service_p50'), values: days.map(([, d]) => avg(d.s50, d.served)) }], ' min'));
+  // The same measures by hour of the day, over the whole range: when to open more counters.
+  const hours = res.hours || [];
+  put($('chart-hours'), barChart(t('stats.hours_chart'), hours.map((h) => `${String(h.hour).padStart(2, '0')}:00`), [
+    { name: t('stats.wait_p50'), values: hours.map((h) => h.wait_p50_minutes) },
+    { name: t('stats.service_p50'), values: hours.map((h) => h.service_time_p50_minutes) }], ' min'));
   const names = Object.fromEntries((office.services || []).map((sv) => [sv.id, sv.name]));
   put($('stats-rows'), rows.map((r) => el('tr', {}, [fmtDate(r.date, { day: 'numeric', month: 'numeric', year: 'numeric' }), names[r.service] || r.service, r.tickets, r.appointments, r.served, r.no_shows,
     r.wait_p50_minutes, r.wait_p90_minutes, r.service_time_p50_minutes].map((v) => el('td', { text: String(v) })))));
