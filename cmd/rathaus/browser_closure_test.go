@@ -104,7 +104,9 @@ func TestBrowserPublishClosure(t *testing.T) {
 	admin.waitVisible("#preview-summary")
 	admin.click("#closure-publish")
 	admin.waitVisible("#published")
-	var list struct{ Closures []struct{ From, Until string } }
+	var list struct {
+		Closures []struct{ From, Until string }
+	}
 	browserGet(t, s.URL+"/api/v1/offices/geesthacht/closures", &list)
 	if len(list.Closures) != 1 || list.Closures[0].Until != "2026-12-03" {
 		t.Errorf("closures after the change: %+v", list.Closures)
