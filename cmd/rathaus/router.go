@@ -46,6 +46,7 @@ func (a *app) router() *gin.Engine {
 	api.GET("/pow/challenge", a.pow.HandleChallenge(a.clientHash))
 	authHTTP := auth.NewHTTP(a.auth, secure)
 	authHTTP.Audit = a.audit.Auth(a.log)
+	authHTTP.KnownOffice = func(id string) bool { _, ok := a.offices.Office(id); return ok }
 	authHTTP.Register(api)
 	api.GET("/admin/audit", authHTTP.Require(), auth.RequireAdmin(), a.audit.HandleIndex)
 	booking.NewHTTP(a.bookings).Register(api, booking.Guards{

@@ -17,6 +17,8 @@ type HTTP struct {
 	// Audit, when set, is told of logins, failed logins and logouts: the
 	// username (as typed, for failures), the action and the status.
 	Audit func(c *gin.Context, actor, action string, status int)
+	// KnownOffice, when set, checks the offices of accounts created over the API.
+	KnownOffice func(office string) bool
 }
 
 func (h *HTTP) audit(c *gin.Context, actor, action string, status int) {
@@ -41,6 +43,7 @@ func (h *HTTP) Register(api *gin.RouterGroup) {
 	api.POST("/auth/login", h.handleLogin)
 	api.POST("/auth/logout", h.Require(), h.handleLogout)
 	api.GET("/auth/me", h.Require(), h.handleMe)
+	h.registerUsers(api)
 }
 
 type loginRequest struct {

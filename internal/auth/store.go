@@ -167,3 +167,20 @@ func (s *redisStore) deleteSession(ctx context.Context, tokenHash, username stri
 	})
 	return store.Wrap("auth.deleteSession", err)
 }
+
+// deleteUser removes the account and ends its sessions.
+func (s *redisStore) deleteUser(ctx context.Context, username string) error {
+	sessions, err := s.rdb.SMembers(ctx, userSessionsKey(username)).Result()
+	if err != nil {
+		return store.Wrap("auth.deleteUser", err)
+	}
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for _, h := range sessions {
+			p.Del(ctx, sessionKey(h))
+		}
+		p.Del(ctx, userKey(username), userSessionsKey(username), loginFailKey(username))
+		p.SRem(ctx, usersKey(), username)
+		return nil
+	})
+	return store.Wrap("auth.deleteUser", err)
+}
