@@ -299,7 +299,11 @@ func (b *bench) benchQueue(ctx context.Context) ([]benchResult, error) {
 			twice++
 		}
 	}
-	r.check(len(seen) == draw.Requests-draw.Errors && twice == 0, "called once each: %d of %d drawn, %d twice", len(seen), draw.Requests-draw.Errors, twice)
+	// A ticket whose draw answer was lost (a client timeout) exists all the
+	// same and is called too: at least every acknowledged one, none twice.
+	acked := draw.Requests - draw.Errors
+	r.check(len(seen) >= acked && len(seen) <= draw.Requests && twice == 0,
+		"called once each: %d tickets (%d drawn, %d acknowledged), %d twice", len(seen), draw.Requests, acked, twice)
 	r.Note = "rate includes finish"
 	return []benchResult{draw, r}, nil
 }
