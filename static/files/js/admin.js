@@ -1,6 +1,6 @@
 // Admin (/admin): closures with a dry-run preview before publishing, the
 // office's services and opening hours (read-only: they live in the offices
-// file) and the signed-in user.
+// file) and the staff accounts.
 import { api, t, el, put, local, setupPage, setTimeZone, fmtDate, closureRange, announce, ApiError, showError } from './app.js';
 import { session, staffNav, userOffices, userBar } from './staffauth.js';
 import { fieldErrors } from './forms.js';
@@ -154,6 +154,46 @@ async function chooseOffice(id) {
   await loadClosures();
 }
 
+async function loadUsers(me) {
+  const res = await api('GET', '/api/v1/admin/users');
+  put($('users'), res.users.map((u) => el('tr', {}, el('td', { text: u.username }), el('td', { text: t('admin.role_' + u.role) }),
+    el('td', { text: u.offices.join(', ') || '–' }),
+    el('td', {}, u.username === me ? null : el('button', { type: 'button', class: 'secondary', text: t('admin.delete_user'),
+      'aria-label': t('admin.delete_user_named', { user: u.username }), 'data-user': u.username,
+      onclick: () => deleteUser(u.username, me).catch(showError) })))));
+}
+
+async function deleteUser(name, me) {
+  if (!window.confirm(t('admin.delete_user_confirm', { user: name }))) return;
+  await api('DELETE', `/api/v1/admin/users/${encodeURIComponent(name)}`);
+  announce(t('admin.user_deleted', { user: name }));
+  await loadUsers(me);
+}
+
+async function saveUser(ev, me) {
+  ev.preventDefault();
+  const form = $('user-form');
+  const errors = fieldErrors(form, $('user-errors'));
+  errors.clear();
+  const v = (n) => form.elements['new-' + n].value;
+  const username = v('username').trim().toLowerCase();
+  const missing = [];
+  if (!username) missing.push(['new-username', t('admin.username_required')]);
+  if (v('password').length < 12) missing.push(['new-password', t('admin.password_required')]);
+  if (missing.length) { errors.show(missing); return; }
+  const body = { username, role: v('role'), password: v('password'), offices: v('role') === 'staff' ? [office.id] : [] };
+  try {
+    await api('POST', '/api/v1/admin/users', body);
+  } catch (e) {
+    const f = e instanceof ApiError && e.field && form.elements['new-' + e.field] ? 'new-' + e.field : null;
+    errors.show([[f, e.message]]);
+    return;
+  }
+  form.reset();
+  announce(t('admin.user_saved', { user: username }));
+  await loadUsers(me);
+}
+
 setupPage('admin.title', async () => {
   const user = await session($('login-box'));
   userBar($('user-bar'), user);
@@ -166,6 +206,8 @@ setupPage('admin.title', async () => {
   put($('office'), offices.map((o) => el('option', { value: o.id, text: o.name })));
   $('users-me').textContent = t('admin.me', { user: user.username, role: user.role });
   await chooseOffice(offices[0].id);
+  await loadUsers(user.username);
+  $('user-form').addEventListener('submit', (ev) => saveUser(ev, user.username).catch(showError));
   $('office').addEventListener('change', () => chooseOffice($('office').value).catch(showError));
   $('closure-form').addEventListener('submit', preview);
   $('closure-form').addEventListener('input', () => { $('closure-publish').disabled = true; });
