@@ -118,7 +118,9 @@ function connect() {
     onCall(JSON.parse(ev.data));
   });
   const other = (ev) => { if (ev.lastEventId) lastID = ev.lastEventId; refreshSoon(); };
-  for (const name of ['issued', 'finished', 'no_show', 'parked', 'unparked', 'transferred', 'waiting', 'counter', 'closure', 'message']) es.addEventListener(name, other);
+  for (const name of ['issued', 'finished', 'no_show', 'parked', 'unparked', 'transferred', 'counter', 'closure', 'message']) es.addEventListener(name, other);
+  // The stream was trimmed past our last event: start over from the snapshot.
+  es.addEventListener('reset', () => { lastID = ''; refreshSoon(); });
   es.onerror = () => {
     setOffline(true);
     // A refused reconnect closes the stream for good: start a new one.
