@@ -39,6 +39,9 @@ type Appointment struct {
 	VerifyBy time.Time
 	// CheckedIn is when the holder checked in at the office (zero: not yet).
 	CheckedIn time.Time
+	// IdemKey is the hash of the Idempotency-Key the booking came with: its
+	// stored answer holds the name and address, so it goes with the appointment.
+	IdemKey string
 }
 
 // Active reports whether the appointment holds seats.
@@ -58,6 +61,9 @@ func (a Appointment) fields() map[string]string {
 	if !a.VerifyBy.IsZero() {
 		m["verify_by"] = a.VerifyBy.Format(time.RFC3339)
 	}
+	if a.IdemKey != "" {
+		m["idem"] = a.IdemKey
+	}
 	return m
 }
 
@@ -68,7 +74,7 @@ func appointmentFrom(m map[string]string, loc *time.Location) (Appointment, bool
 	}
 	a := Appointment{ID: m["id"], Code: m["code"], Office: m["office"], Service: m["service"], Status: m["status"],
 		Name: m["name"], Email: m["email"], Phone: m["phone"], Locale: m["locale"], Token: m["token"],
-		CancelReason: m["cancel_reason"]}
+		CancelReason: m["cancel_reason"], IdemKey: m["idem"]}
 	a.Start, _ = time.Parse(time.RFC3339, m["start"])
 	a.End, _ = time.Parse(time.RFC3339, m["end"])
 	a.Start, a.End = a.Start.In(loc), a.End.In(loc)

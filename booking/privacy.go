@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/rathaus/rathaus/internal/store"
+	"github.com/rathaus/rathaus/notify"
 )
 
 // PersonalData is everything the booking store holds about the holder of
@@ -38,7 +39,7 @@ func (s *Bookings) Export(ctx context.Context, token string) (PersonalData, erro
 	return PersonalData{Office: o.Name, Appointment: m,
 		DeleteAfter: a.End.Add(time.Duration(o.RetentionDays) * 24 * time.Hour).In(o.Location),
 		Elsewhere: []string{
-			"e-mails to you wait in the outbox until they are sent (then they are deleted); mails that could not be delivered are kept as long as the appointment",
+			"e-mails to you wait in the outbox until they are sent (then they are deleted); mails that could not be delivered are kept as long as the appointment, or until you erase your data",
 			"a reminder e-mail waits until it is due or the appointment is cancelled",
 		}}, nil
 }
@@ -58,6 +59,9 @@ func (s *Bookings) Erase(ctx context.Context, token string) error {
 	}
 	if err := s.st.forget(ctx, o, a.ID); err != nil {
 		return err
+	}
+	if err := notify.ForgetMessages(ctx, s.st.rdb, o.ID, a.ID+"-"); err != nil {
+		return store.Wrap("booking.Erase", err)
 	}
 	s.log.Info("booking: personal data erased on request", "office", o.ID, "appointment", a.ID)
 	return nil

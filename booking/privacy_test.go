@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/rathaus/rathaus/internal/redistest"
 	"github.com/rathaus/rathaus/internal/store"
 	"github.com/rathaus/rathaus/notify"
@@ -18,10 +20,16 @@ func TestExportAndErase(t *testing.T) {
 	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		b, o, _ := newBookings(t, st, "")
-		bk, err := b.Book(ctx, o.ID, BookRequest{Service: "short", Start: slot, Name: "Erika Löschmich", Email: "erika@example.org", Phone: "0170 1234"}, "de", nil)
+		idem := &Idempotency{KeyHash: HashKey([]byte("key-1")), Response: bookedBody}
+		bk, err := b.Book(ctx, o.ID, BookRequest{Service: "short", Start: slot, Name: "Erika Löschmich", Email: "erika@example.org", Phone: "0170 1234"}, "de", idem)
 		if err != nil {
 			t.Fatal(err)
 		}
+		// A confirmation that could not be delivered, and one waiting for its next try, as the mail worker leaves them.
+		undeliverable := `{"id":"` + bk.Appointment.ID + `-confirmation-0","to":"erika@example.org","to_name":"Erika Löschmich"}`
+		st.Client.XAdd(ctx, &redis.XAddArgs{Stream: notify.DeadLetterKey(o.ID), Values: []string{"msg", undeliverable, "error", "550 erika@example.org unknown"}})
+		st.Client.ZAdd(ctx, notify.RetryKey(o.ID), redis.Z{Score: 1, Member: "2:" + undeliverable})
+		st.Client.XAdd(ctx, &redis.XAddArgs{Stream: notify.DeadLetterKey(o.ID), Values: []string{"msg", `{"id":"other-confirmation-0","to":"x@example.org"}`}})
 		d, err := b.Export(ctx, bk.Token)
 		if err != nil {
 			t.Fatal(err)
@@ -57,6 +65,9 @@ func TestExportAndErase(t *testing.T) {
 					t.Errorf("key %s still holds %q after the erase", k, secret)
 				}
 			}
+		}
+		if n, _ := st.Client.XLen(ctx, notify.DeadLetterKey(o.ID)).Result(); n != 1 {
+			t.Fatalf("%d dead letters left, want only the other citizen's", n)
 		}
 		if got := outboxKinds(t, st.Client, o.ID); len(got) != 2 || got[1] != notify.KindCancellation {
 			t.Fatalf("outbox = %v, want confirmation and cancellation", got)

@@ -16,6 +16,7 @@ import (
 //
 //	KEYS[1] appointment  KEYS[2] codes  KEYS[3] its day index  KEYS[4] appointments index
 //	KEYS[5] its e-mail index  KEYS[6] reminder index  KEYS[7] reminder msgs
+//	KEYS[8] its idempotency record (the stored booking answer)
 //	ARGV[1] id  ARGV[2] code  ARGV[3] reminder id
 //
 // Returns 1.
@@ -27,6 +28,7 @@ redis.call("ZREM", KEYS[4], ARGV[1])
 redis.call("ZREM", KEYS[5], ARGV[1])
 redis.call("ZREM", KEYS[6], ARGV[3])
 redis.call("HDEL", KEYS[7], ARGV[3])
+redis.call("DEL", KEYS[8])
 return 1
 `)
 
@@ -58,7 +60,7 @@ func (s *Bookings) Forget(ctx context.Context, officeID string, now time.Time) (
 }
 
 func (s *redisStore) forget(ctx context.Context, o *Office, id string) error {
-	v, err := s.rdb.HMGet(ctx, apptKey(o.ID, id), "date", "code", "email", "seq").Result()
+	v, err := s.rdb.HMGet(ctx, apptKey(o.ID, id), "date", "code", "email", "seq", "idem").Result()
 	if err != nil {
 		return store.Wrap("booking.forget", err)
 	}
@@ -68,7 +70,7 @@ func (s *redisStore) forget(ctx context.Context, o *Office, id string) error {
 		d = Date{1970, 1, 1} // the record is gone already: only the index entries remain
 	}
 	err = forgetCmd.Run(ctx, s.rdb, []string{apptKey(o.ID, id), codesKey(o.ID), dayKey(o.ID, d), apptsKey(o.ID),
-		emailKey(o.ID, emailHash(str(2))), notify.ReminderKey(o.ID), notify.ReminderMsgKey(o.ID)},
+		emailKey(o.ID, emailHash(str(2))), notify.ReminderKey(o.ID), notify.ReminderMsgKey(o.ID), idemKey(o.ID, orDash(str(4)))},
 		id, str(1), reminderID(Appointment{ID: id, Seq: atoi(str(3))})).Err()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return store.Wrap("booking.forget", err)

@@ -282,6 +282,7 @@ func (s *Bookings) tryBook(ctx context.Context, o *Office, svc Service, t time.T
 		args.reminder, args.reminderDue = s.reminder(o, a, now)
 	}
 	if idem != nil {
+		args.appt.IdemKey = idem.KeyHash
 		args.idemKeyHash, args.idemResponse = idem.KeyHash, idem.Response(b)
 	}
 	res, err := s.st.book(ctx, now, args)

@@ -228,3 +228,47 @@ func TrimDeadLetters(ctx context.Context, rdb redis.UniversalClient, office stri
 	}
 	return nil
 }
+
+// forgetScan bounds how many dead letters and retries ForgetMessages looks at.
+const forgetScan = 100000
+
+// ForgetMessages deletes the office's dead-lettered and retrying mails whose
+// message id starts with idPrefix (booking's are "<appointment id>-…"), for a
+// citizen who asks for their data to be erased. Mails still waiting in the
+// outbox are left to be sent (the cancellation that the erasure causes is one).
+func ForgetMessages(ctx context.Context, rdb redis.UniversalClient, office, idPrefix string) error {
+	mine := func(raw string) bool {
+		var m struct {
+			ID string `json:"id"`
+		}
+		return json.Unmarshal([]byte(raw), &m) == nil && strings.HasPrefix(m.ID, idPrefix)
+	}
+	dead, err := rdb.XRangeN(ctx, DeadLetterKey(office), "-", "+", forgetScan).Result()
+	if err != nil {
+		return fmt.Errorf("notify.ForgetMessages: %w", err)
+	}
+	var ids []string
+	for _, e := range dead {
+		if raw, _ := e.Values["msg"].(string); mine(raw) {
+			ids = append(ids, e.ID)
+		}
+	}
+	if len(ids) > 0 {
+		if err := rdb.XDel(ctx, DeadLetterKey(office), ids...).Err(); err != nil {
+			return fmt.Errorf("notify.ForgetMessages: %w", err)
+		}
+	}
+	retries, err := rdb.ZRange(ctx, RetryKey(office), 0, forgetScan-1).Result()
+	if err != nil {
+		return fmt.Errorf("notify.ForgetMessages: %w", err)
+	}
+	for _, member := range retries {
+		// A retry member is "<failed attempts>:<Message JSON>".
+		if _, raw, ok := strings.Cut(member, ":"); ok && mine(raw) {
+			if err := rdb.ZRem(ctx, RetryKey(office), member).Err(); err != nil {
+				return fmt.Errorf("notify.ForgetMessages: %w", err)
+			}
+		}
+	}
+	return nil
+}
