@@ -234,7 +234,6 @@ func (s *Bookings) sweepUnverified(ctx context.Context, o *Office, now time.Time
 	return nil
 }
 
-
 // ICS returns the appointment's current iCalendar object.
 func (s *Bookings) ICS(ctx context.Context, token string) ([]byte, error) {
 	a, o, err := s.Get(ctx, token)
