@@ -148,7 +148,9 @@ func TestProcessCrash(t *testing.T) {
 	for i := 0; i+1 < len(scaleEnv); i += 2 {
 		env = append(env, scaleEnv[i]+"="+scaleEnv[i+1])
 	}
+	t0 := time.Now()
 	bin := buildBinary(t)
+	t.Logf("built in %s", time.Since(t0).Round(time.Second))
 	var mu sync.Mutex
 	cur := startChild(t, bin, env)
 	url := func() string { mu.Lock(); defer mu.Unlock(); return cur.URL }
@@ -192,6 +194,8 @@ func TestProcessCrash(t *testing.T) {
 			booked = append(booked, b.Appointment.Code)
 		}
 		if i == 5 {
+			// kill while the counters are mid-way through the queue
+			waitFor(30*time.Second, func() bool { return len(called) >= 40 })
 			time.Sleep(time.Duration(rand.IntN(50)) * time.Millisecond)
 			mu.Lock()
 			cur.kill() // mid-way through the calls and the mails
@@ -202,7 +206,9 @@ func TestProcessCrash(t *testing.T) {
 			mu.Unlock()
 		}
 	}
+	t.Logf("bookings done and process restarted at %s", time.Since(t0).Round(time.Second))
 	wg.Wait()
+	t.Logf("queue empty at %s", time.Since(t0).Round(time.Second))
 	close(stop)
 	close(called)
 

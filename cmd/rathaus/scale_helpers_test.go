@@ -44,7 +44,7 @@ func postJSON(url string, body any, out any, hdr ...string) (int, string, error)
 		return 0, "", err
 	}
 	defer resp.Body.Close()
-	if out != nil && resp.StatusCode < 300 {
+	if out != nil && resp.StatusCode < 300 && resp.StatusCode != http.StatusNoContent {
 		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
 			return resp.StatusCode, "", err
 		}
