@@ -80,7 +80,12 @@ func runFailover(t *testing.T, fc failoverCase) (acked, lost int) {
 	load.finish()
 	t.Logf("answers by status: %v", load.counts)
 	for _, tok := range load.tokens {
-		code := getStatus(t, srv.URL+"/api/v1/appointments/"+tok)
+		var code int
+		// a 503 while the client finds its way to the new primary is retried
+		waitFor(30*time.Second, func() bool {
+			code = getStatus(t, srv.URL+"/api/v1/appointments/"+tok)
+			return code == 200 || code == 404
+		})
 		switch code {
 		case 200:
 		case 404:
