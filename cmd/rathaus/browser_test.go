@@ -96,6 +96,9 @@ type btab struct {
 	errs []string
 }
 
+// browserContexts maps a test server's base URL to its browser context.
+var browserContexts sync.Map
+
 // newTab opens a tab in the shared browser for a test against server base.
 func newTab(t *testing.T, base string) *btab {
 	t.Helper()
@@ -103,7 +106,14 @@ func newTab(t *testing.T, base string) *btab {
 	if chrome.err != nil {
 		t.Fatal(chrome.err)
 	}
-	ctx, cancel := chromedp.NewContext(chrome.ctx)
+	// Each test server gets its own browser context: cookies ignore the port,
+	// so tests running side by side on 127.0.0.1 would otherwise overwrite
+	// each other's session cookie. Tabs of one server share theirs.
+	opt := chromedp.WithNewBrowserContext()
+	if id, ok := browserContexts.Load(base); ok {
+		opt = chromedp.WithExistingBrowserContext(id.(cdp.BrowserContextID))
+	}
+	ctx, cancel := chromedp.NewContext(chrome.ctx, opt)
 	ctx, cancelTime := context.WithTimeout(ctx, 120*time.Second)
 	t.Cleanup(func() { cancelTime(); cancel() })
 	tb := &btab{t: t, ctx: ctx, base: base}
@@ -111,6 +121,7 @@ func newTab(t *testing.T, base string) *btab {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("browser tab: %v", err)
 	}
+	browserContexts.LoadOrStore(base, chromedp.FromContext(ctx).BrowserContextID)
 	err := chromedp.Listen(ctx, func(ev any) {
 		switch ev := ev.(type) {
 		case *runtime.EventExceptionThrown:
@@ -208,10 +219,13 @@ func (tb *btab) click(sel string) {
 	tb.run(chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel)))
 }
 
-// waitFor waits until sel exists.
+// waitFor waits until sel exists. It polls from inside the page on a timer:
+// chromedp's node tracking can miss nodes that a page replaces while it
+// re-renders, and requestAnimationFrame does not run in a background tab.
 func (tb *btab) waitFor(sel string) {
 	tb.t.Helper()
-	tb.run(chromedp.WaitReady(chromedp.CSS(sel)))
+	tb.run(chromedp.Poll[chromedp.Void](fmt.Sprintf(`document.querySelector(%q) !== null`, sel),
+		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(0)))
 }
 
 // login signs in as user in this tab (the session cookie is the tab's).
