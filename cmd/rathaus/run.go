@@ -175,7 +175,7 @@ func (a *app) startBackground(ctx context.Context, wg *sync.WaitGroup) {
 
 // setAdmin creates or resets the user admin and reports whether it worked.
 func (a *app) setAdmin(ctx context.Context) bool {
-	err := a.auth.SetUser(ctx, "admin", auth.RoleAdmin, nil, a.cfg.AdminPassword)
+	err := a.auth.EnsureUser(ctx, "admin", auth.RoleAdmin, []string{}, a.cfg.AdminPassword)
 	if err != nil {
 		a.log.Warn("auth: could not set user admin yet; retrying", "err", err)
 		return false

@@ -48,3 +48,24 @@ func (s *Service) DeleteUser(ctx context.Context, by, username string) error {
 	}
 	return s.st.deleteUser(ctx, username)
 }
+
+// EnsureUser is SetUser for start-up bootstrapping: when the account already
+// has this role, these offices and this password, it changes nothing, so a
+// replica's restart does not end the sessions of everyone logged in as it.
+func (s *Service) EnsureUser(ctx context.Context, username string, role Role, offices []string, password string) error {
+	u, err := s.st.getUser(ctx, username)
+	if err != nil && !errors.Is(err, errNoUser) {
+		return err
+	}
+	if err == nil && u.Role == role && slices.Equal(u.Offices, offices) {
+		if err := s.acquire(ctx); err != nil {
+			return err
+		}
+		ok, cerr := CheckPassword(u.passwordHash, password)
+		<-s.hashing
+		if cerr == nil && ok {
+			return nil
+		}
+	}
+	return s.SetUser(ctx, username, role, offices, password)
+}
