@@ -28,6 +28,11 @@ func TestBrowserAdminUsers(t *testing.T) {
 	if row := admin.text("#users"); !strings.Contains(row, "clerk") || !strings.Contains(row, "geesthacht") {
 		t.Errorf("users table = %q", row)
 	}
+	admin.open("/admin")
+	admin.waitFor(`#users button[data-user="clerk"]`)
+	if log := admin.text("#audit"); !strings.Contains(log, "admin") || !strings.Contains(log, "POST") {
+		t.Errorf("audit log on the admin page = %q, want the admin's account creation", log)
+	}
 	admin.checkAxe("admin with the staff accounts")
 	admin.screenshot("admin-users-de")
 	admin.eval0(`window.confirm = () => true`)

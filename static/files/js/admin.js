@@ -1,6 +1,6 @@
 // Admin (/admin): closures with a dry-run preview before publishing, the
 // office's services and opening hours (read-only: they live in the offices
-// file) and the staff accounts.
+// file), the staff accounts and the log of staff actions.
 import { api, t, el, put, local, setupPage, setTimeZone, fmtDate, closureRange, announce, ApiError, showError } from './app.js';
 import { session, staffNav, userOffices, userBar } from './staffauth.js';
 import { fieldErrors } from './forms.js';
@@ -163,6 +163,12 @@ async function loadUsers(me) {
       onclick: () => deleteUser(u.username, me).catch(showError) })))));
 }
 
+async function loadAudit() {
+  const res = await api('GET', '/api/v1/admin/audit?limit=50');
+  put($('audit'), res.entries.map((e) => el('tr', {}, [fmtDate(e.time, { day: 'numeric', month: 'numeric', hour: '2-digit', minute: '2-digit' }),
+    e.actor, e.action, e.target || '–', String(e.status)].map((v) => el('td', { text: v })))));
+}
+
 async function deleteUser(name, me) {
   if (!window.confirm(t('admin.delete_user_confirm', { user: name }))) return;
   await api('DELETE', `/api/v1/admin/users/${encodeURIComponent(name)}`);
@@ -207,6 +213,7 @@ setupPage('admin.title', async () => {
   $('users-me').textContent = t('admin.me', { user: user.username, role: user.role });
   await chooseOffice(offices[0].id);
   await loadUsers(user.username);
+  await loadAudit();
   $('user-form').addEventListener('submit', (ev) => saveUser(ev, user.username).catch(showError));
   $('office').addEventListener('change', () => chooseOffice($('office').value).catch(showError));
   $('closure-form').addEventListener('submit', preview);
