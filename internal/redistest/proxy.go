@@ -18,6 +18,7 @@ type Proxy struct {
 	ln          net.Listener
 	partitioned atomic.Bool
 	delay       atomic.Int64 // of every reply (server to client), in ns
+	cutReplies  atomic.Bool
 	mu          sync.Mutex
 	conns       []net.Conn
 }
@@ -48,6 +49,11 @@ func (p *Proxy) Partition() { p.partitioned.Store(true) }
 // DelayReplies holds every later chunk from the server for d before it is
 // passed on, like an overloaded network or server.
 func (p *Proxy) DelayReplies(d time.Duration) { p.delay.Store(int64(d)) }
+
+// CutReplies makes the proxy close a connection instead of passing on the
+// server's next reply: the command ran, but the client only sees the
+// connection drop (a reset between execution and reply).
+func (p *Proxy) CutReplies() { p.cutReplies.Store(true) }
 
 // Close stops listening and closes every forwarded connection.
 func (p *Proxy) Close() {
@@ -88,6 +94,9 @@ func (p *Proxy) pipe(dst, src net.Conn, replies bool) {
 		n, err := src.Read(buf)
 		if d := p.delay.Load(); replies && d > 0 {
 			time.Sleep(time.Duration(d))
+		}
+		if replies && n > 0 && p.cutReplies.Load() {
+			return // the deferred Closes drop both sides
 		}
 		if n > 0 && !p.partitioned.Load() {
 			if _, werr := dst.Write(buf[:n]); werr != nil {

@@ -35,3 +35,26 @@ func TestNoRetryAfterTimeout(t *testing.T) {
 		t.Fatalf("the script ran %s times, want once", n)
 	}
 }
+
+// TestNoRetryAfterReset: a script whose connection drops after Redis ran it
+// (the reply is lost) is not sent again on a new connection either: go-redis
+// retries only what it could not write, so a booking never runs twice. This
+// guards that behaviour of the client library as it is upgraded.
+func TestNoRetryAfterReset(t *testing.T) {
+	srv := redistest.Start(t)
+	proxy := redistest.StartProxy(t, srv.Addr)
+	st := redistest.OpenURL(t, "redis://"+proxy.Addr)
+	ctx := context.Background()
+	incr := redis.NewScript(`return redis.call("INCR", KEYS[1])`)
+	if err := incr.Load(ctx, st.Client).Err(); err != nil {
+		t.Fatal(err)
+	}
+	proxy.CutReplies()
+	err := store.Wrap("test", incr.Run(ctx, st.Client, []string{"rathaus:{t}:n"}).Err())
+	if apperr.KindOf(err) != apperr.KindUnavailable {
+		t.Fatalf("lost reply: %v, want unavailable (503)", err)
+	}
+	if n := srv.Client(t).Get(ctx, "rathaus:{t}:n").Val(); n != "1" {
+		t.Fatalf("the script ran %s times, want once", n)
+	}
+}
