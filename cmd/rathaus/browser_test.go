@@ -347,6 +347,16 @@ func browserPost(t *testing.T, url string, body, out any) int {
 }
 
 // getJSON gets url and decodes the answer into out.
+// browserAppointment reads an appointment through the API, as its holder would.
+func browserAppointment(t *testing.T, s *testServer, token string) (status, start string) {
+	t.Helper()
+	var got struct {
+		Appointment struct{ Status, Start string }
+	}
+	browserGet(t, s.URL+"/api/v1/appointments/"+token, &got)
+	return got.Appointment.Status, got.Appointment.Start
+}
+
 func browserGet(t *testing.T, url string, out any) {
 	t.Helper()
 	res, err := http.Get(url)
