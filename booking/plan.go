@@ -13,6 +13,9 @@ type Date struct {
 
 // ParseDate parses YYYY-MM-DD.
 func ParseDate(s string) (Date, error) {
+	if d, ok := parseDateFast(s); ok {
+		return d, nil
+	}
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
 		return Date{}, err
@@ -27,7 +30,77 @@ func DateOf(t time.Time) Date {
 }
 
 // String formats the date as YYYY-MM-DD.
-func (d Date) String() string { return d.Midnight(time.UTC).Format(time.DateOnly) }
+func (d Date) String() string {
+	if d.valid() {
+		var b [10]byte
+		return string(d.appendTo(b[:0]))
+	}
+	return d.Midnight(time.UTC).Format(time.DateOnly)
+}
+
+// appendString appends what String returns to b.
+func (d Date) appendString(b []byte) []byte {
+	if d.valid() {
+		return d.appendTo(b)
+	}
+	return append(b, d.String()...)
+}
+
+// valid reports whether d is a real date of the years 0000 to 9999: the
+// dates that String can write digit by digit (the others go through time).
+func (d Date) valid() bool {
+	return d.Y >= 0 && d.Y <= 9999 && d.M >= time.January && d.M <= time.December && d.D >= 1 && d.D <= daysIn(d.Y, d.M)
+}
+
+// appendTo writes a valid date as YYYY-MM-DD without going through time.Time:
+// availability writes two per day (capacity key and answer).
+func (d Date) appendTo(b []byte) []byte {
+	y, m, dd := d.Y, int(d.M), d.D
+	return append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+m/10), byte('0'+m%10), '-', byte('0'+dd/10), byte('0'+dd%10))
+}
+
+// daysIn returns the number of days of month m in year y (proleptic Gregorian).
+func daysIn(y int, m time.Month) int {
+	switch m {
+	case time.February:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case time.April, time.June, time.September, time.November:
+		return 30
+	}
+	return 31
+}
+
+// parseDateFast parses exactly YYYY-MM-DD of a real date, as time.Parse with
+// time.DateOnly would, without its generic layout machinery; anything else is
+// left to time.Parse (and its error message).
+func parseDateFast(s string) (Date, bool) {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return Date{}, false
+	}
+	num := func(t string) (int, bool) {
+		n := 0
+		for i := 0; i < len(t); i++ {
+			c := t[i]
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	y, ok1 := num(s[:4])
+	m, ok2 := num(s[5:7])
+	d, ok3 := num(s[8:])
+	if !ok1 || !ok2 || !ok3 {
+		return Date{}, false
+	}
+	out := Date{y, time.Month(m), d}
+	return out, out.valid()
+}
 
 // Midnight returns the first instant of the date in loc.
 func (d Date) Midnight(loc *time.Location) time.Time {
@@ -225,19 +298,141 @@ func (o *Office) eachFreeStart(p DayPlan, used Used, n int, earliest time.Time, 
 // ordinary days; on DST days eachFreeStart checks instants as well), and false
 // when all of d lies before earliest.
 func (o *Office) firstUnit(d Date, earliest time.Time) (Unit, bool) {
+	return o.boundOf(earliest).on(d)
+}
+
+// startBound is earliest as an office-local date and the first unit of that
+// date not before it: computed once, it answers firstUnit for every day.
+type startBound struct {
+	date Date
+	unit Unit
+}
+
+// boundOf returns the start bound of earliest.
+func (o *Office) boundOf(earliest time.Time) startBound {
 	e := earliest.In(o.Location)
-	switch ed := DateOf(e); {
-	case d.Before(ed):
-		return 0, false
-	case ed.Before(d):
-		return 0, true
-	}
 	min := e.Hour()*60 + e.Minute()
 	u := min / o.SlotMinutes
 	if min%o.SlotMinutes != 0 || e.Second() != 0 || e.Nanosecond() != 0 {
 		u++
 	}
-	return Unit(u), true
+	return startBound{date: DateOf(e), unit: Unit(u)}
+}
+
+// on returns the first unit of d not before the bound, and false when all
+// of d lies before it.
+func (b startBound) on(d Date) (Unit, bool) {
+	switch {
+	case d.Before(b.date):
+		return 0, false
+	case b.date.Before(d):
+		return 0, true
+	}
+	return b.unit, true
+}
+
+// countFree is CountFreeStarts with what is known of the day beforehand:
+// the bound of earliest and, on days that are not 24 hours long (regular
+// false), the instants of its units (see unitStarts). On regular days every
+// unit exists as a local time and the bound decides alone which starts are
+// late enough.
+func (o *Office) countFree(p DayPlan, regular bool, starts []unitStart, used Used, n int, earliest time.Time, b startBound) int {
+	if n < 1 || !regular && len(starts) != o.unitsPerDay() {
+		return o.CountFreeStarts(p, used, n, earliest)
+	}
+	lo, ok := b.on(p.Date)
+	if !ok {
+		return 0
+	}
+	c := 0
+	for _, w := range p.Windows {
+		if regular {
+			c += countFreeIn(w, used, n, lo)
+		} else {
+			c += countFreeDST(w, used, n, lo, starts, earliest)
+		}
+	}
+	return c
+}
+
+// unitStart is a unit's instant and whether it exists (UnitTime).
+type unitStart struct {
+	t      time.Time
+	exists bool
+}
+
+// unitsPerDay returns the number of wall-clock units of a day.
+func (o *Office) unitsPerDay() int { return 1440 / o.SlotMinutes }
+
+// unitStarts returns UnitTime of every unit of d.
+func (o *Office) unitStarts(d Date) []unitStart {
+	out := make([]unitStart, o.unitsPerDay())
+	for u := range out {
+		out[u].t, out[u].exists = o.UnitTime(d, Unit(u))
+	}
+	return out
+}
+
+// countFreeDST counts the free starts of w on a DST day as eachFreeStart
+// does, with the instants of the units looked up rather than computed.
+func countFreeDST(w Window, used Used, n int, lo Unit, starts []unitStart, earliest time.Time) int {
+	c, full := 0, 0
+	for u := w.From; u < w.From+Unit(n) && u < w.To; u++ {
+		if used.At(u) >= w.Seats {
+			full++
+		}
+	}
+	for s := w.From; s+Unit(n) <= w.To; s++ {
+		if s > w.From {
+			if used.At(s-1) >= w.Seats {
+				full--
+			}
+			if used.At(s+Unit(n)-1) >= w.Seats {
+				full++
+			}
+		}
+		if full > 0 || s < lo {
+			continue
+		}
+		if int(s) >= len(starts) || !starts[s].exists || starts[s].t.Before(earliest) {
+			continue
+		}
+		c++
+	}
+	return c
+}
+
+// countFreeIn counts the starts s ≥ lo of window w whose n units [s, s+n)
+// all lie in w and have a free seat each. It walks the units once, keeping
+// the length of the current run of free units: a run reaching n or more
+// units completes one start per unit. Units beyond the record are free.
+func countFreeIn(w Window, used Used, n int, lo Unit) int {
+	if lo < w.From {
+		lo = w.From
+	}
+	if w.Seats <= 0 || int(w.To-lo) < n {
+		return 0
+	}
+	end := min(w.To, Unit(len(used)))
+	c, run := 0, 0
+	u := lo
+	for ; u < end; u++ {
+		if int(used[u]) < w.Seats {
+			run++
+			if run >= n {
+				c++
+			}
+		} else {
+			run = 0
+		}
+	}
+	if rem := int(w.To - u); rem > 0 {
+		// The k-th free unit past the record completes a start once run+k ≥ n.
+		if first := max(1, n-run); rem >= first {
+			c += rem - first + 1
+		}
+	}
+	return c
 }
 
 // dayHours returns the length of d in the office's time zone in hours.

@@ -19,6 +19,7 @@ type Bookings struct {
 	baseURL string
 	log     *slog.Logger
 	release releasePolicy
+	plans   planCache
 }
 
 // NewBookings returns the booking service on rdb. baseURL is the public URL
@@ -73,7 +74,9 @@ type DayAvailability struct {
 	Date      Date
 	Status    string
 	FreeSlots int
-	Closure   *Closure
+	// Closure shapes the day (nil: none). It is shared with other answers
+	// (see planCache): read it, never change it.
+	Closure *Closure
 	// Starts are the free start times (only filled by Slots).
 	Starts []time.Time
 }
@@ -92,7 +95,7 @@ func (s *Bookings) Availability(ctx context.Context, officeID, serviceID string,
 		return nil, ErrRangeTooLong
 	}
 	now := s.clock.Now()
-	var dates []Date
+	dates := make([]Date, 0, from.DaysUntil(to)+1)
 	for d := from; !to.Before(d); d = d.AddDays(1) {
 		dates = append(dates, d)
 	}
@@ -100,9 +103,11 @@ func (s *Bookings) Availability(ctx context.Context, officeID, serviceID string,
 	if err != nil {
 		return nil, err
 	}
+	plans := s.plans.plans(o, snap.closuresVer, snap.closures, dates)
+	q := s.dayQuery(o, svc, now)
 	out := make([]DayAvailability, len(dates))
 	for i, d := range dates {
-		out[i] = s.day(o, svc, d, snap, now, false)
+		out[i] = q.day(plans[i], snap.used[d], false)
 	}
 	return out, nil
 }
@@ -131,27 +136,42 @@ func (o *Office) closuresOn(d Date, stored []Closure) []Closure {
 	return cl
 }
 
-// day computes one day's availability from the snapshot.
-func (s *Bookings) day(o *Office, svc Service, d Date, snap snapshot, now time.Time, withStarts bool) DayAvailability {
-	p := o.Plan(d, o.closuresOn(d, snap.closures))
+// dayQuery is what the days of one availability answer share: computed
+// once per request rather than once per day.
+type dayQuery struct {
+	o           *Office
+	today, last Date
+	earliest    time.Time
+	bound       startBound
+	units       int
+}
+
+func (s *Bookings) dayQuery(o *Office, svc Service, now time.Time) dayQuery {
+	earliest := o.Earliest(now)
+	return dayQuery{o: o, today: o.Today(now), last: o.LastDate(now), earliest: earliest,
+		bound: o.boundOf(earliest), units: o.Units(svc.DurationMinutes)}
+}
+
+// day computes one day's availability from its plan and capacity record.
+func (q dayQuery) day(p *cachedPlan, used Used, withStarts bool) DayAvailability {
+	d, o := p.Date, q.o
 	da := DayAvailability{Date: d, Closure: p.Closure}
 	if len(p.Windows) == 0 {
 		da.Status = DayClosed
 		return da
 	}
-	if d.Before(o.Today(now)) || o.LastDate(now).Before(d) {
+	if d.Before(q.today) || q.last.Before(d) {
 		da.Status = DayFull
 		return da
 	}
-	n := o.Units(svc.DurationMinutes)
 	if withStarts {
-		for _, u := range o.FreeStarts(p, snap.used[d], n, o.Earliest(now)) {
+		for _, u := range o.FreeStarts(p.DayPlan, used, q.units, q.earliest) {
 			t, _ := o.UnitTime(d, u)
 			da.Starts = append(da.Starts, t)
 		}
 		da.FreeSlots = len(da.Starts)
 	} else {
-		da.FreeSlots = o.CountFreeStarts(p, snap.used[d], n, o.Earliest(now))
+		da.FreeSlots = o.countFree(p.DayPlan, p.regular, p.starts, used, q.units, q.earliest, q.bound)
 	}
 	da.Status = DayOpen
 	if da.FreeSlots == 0 {
@@ -171,7 +191,8 @@ func (s *Bookings) Slots(ctx context.Context, officeID, serviceID string, d Date
 	if err != nil {
 		return DayAvailability{}, err
 	}
-	return s.day(o, svc, d, snap, now, true), nil
+	p := s.plans.plans(o, snap.closuresVer, snap.closures, []Date{d})[0]
+	return s.dayQuery(o, svc, now).day(p, snap.used[d], true), nil
 }
 
 // Duration returns a service's length.
