@@ -36,21 +36,6 @@ func (h *HTTP) registerStaff(api *gin.RouterGroup, guard ...gin.HandlerFunc) {
 	staff.GET("/appointments", h.handleStaffDay)
 }
 
-type dayJSON struct {
-	Date      string         `json:"date"`
-	Status    string         `json:"status"`
-	FreeSlots int            `json:"free_slots"`
-	Closure   map[string]any `json:"closure,omitempty"`
-}
-
-func toDayJSON(d DayAvailability) dayJSON {
-	out := dayJSON{Date: d.Date.String(), Status: d.Status, FreeSlots: d.FreeSlots}
-	if d.Closure != nil {
-		out.Closure = closureSummary(d.Closure)
-	}
-	return out
-}
-
 // handleAvailability handles GET /api/v1/offices/:office/availability.
 func (h *HTTP) handleAvailability(c *gin.Context) {
 	o, ok := h.office(c)
@@ -78,11 +63,12 @@ func (h *HTTP) handleAvailability(c *gin.Context) {
 		httpx.Error(c, err)
 		return
 	}
-	out := make([]dayJSON, len(days))
-	for i, d := range days {
-		out[i] = toDayJSON(d)
+	body, err := appendAvailabilityJSON(make([]byte, 0, 64+48*len(days)), o.ID, c.Query("service"), from, to, days)
+	if err != nil {
+		httpx.Error(c, err)
+		return
 	}
-	c.JSON(http.StatusOK, gin.H{"office": o.ID, "service": c.Query("service"), "from": from.String(), "to": to.String(), "days": out})
+	c.Data(http.StatusOK, "application/json; charset=utf-8", body)
 }
 
 // requireService returns the service query parameter ("" is an unknown service).
