@@ -12,17 +12,15 @@ import (
 //
 // (keys of the map sorted, no trailing newline), without a map, reflection
 // or a string per date: the answer has a day object for each of up to 92
-// days, and availability is the most frequent request.
-func appendAvailabilityJSON(b []byte, office, service string, from, to Date, days []DayAvailability) ([]byte, error) {
+// days, and availability is the most frequent request. The test compares
+// the bytes with encoding/json's, closureSummary included.
+func appendAvailabilityJSON(b []byte, office, service string, from, to Date, days []DayAvailability) []byte {
 	b = append(b, `{"days":[`...)
 	for i := range days {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		var err error
-		if b, err = appendDayJSON(b, &days[i]); err != nil {
-			return nil, err
-		}
+		b = appendDayJSON(b, &days[i])
 	}
 	b = append(b, `],"from":"`...)
 	b = from.appendString(b)
@@ -32,11 +30,11 @@ func appendAvailabilityJSON(b []byte, office, service string, from, to Date, day
 	b = appendJSONString(b, service)
 	b = append(b, `,"to":"`...)
 	b = to.appendString(b)
-	return append(b, `"}`...), nil
+	return append(b, `"}`...)
 }
 
 // appendDayJSON appends one day as encoding/json writes dayJSON.
-func appendDayJSON(b []byte, d *DayAvailability) ([]byte, error) {
+func appendDayJSON(b []byte, d *DayAvailability) []byte {
 	b = append(b, `{"date":"`...)
 	b = d.Date.appendString(b)
 	b = append(b, `","status":`...)
@@ -44,15 +42,60 @@ func appendDayJSON(b []byte, d *DayAvailability) ([]byte, error) {
 	b = append(b, `,"free_slots":`...)
 	b = strconv.AppendInt(b, int64(d.FreeSlots), 10)
 	if d.Closure != nil {
-		// Holidays and closures only: a few days of a year.
-		c, err := json.Marshal(closureSummary(d.Closure))
-		if err != nil {
-			return nil, err
-		}
 		b = append(b, `,"closure":`...)
-		b = append(b, c...)
+		b = appendClosureJSON(b, d.Closure)
 	}
-	return append(b, '}'), nil
+	return append(b, '}')
+}
+
+// appendClosureJSON appends closureSummary(c) as encoding/json writes the
+// map: keys sorted, the optional ones only when set.
+func appendClosureJSON(b []byte, c *Closure) []byte {
+	b = append(b, '{')
+	if c.ComeBy != "" {
+		b = append(b, `"come_by":`...)
+		b = append(appendJSONString(b, c.ComeBy), ',')
+	}
+	if c.Email != "" {
+		b = append(b, `"email":`...)
+		b = append(appendJSONString(b, c.Email), ',')
+	}
+	b = append(b, `"from":"`...)
+	b = append(c.From.appendString(b), `",`...)
+	if c.Partial() {
+		b = append(b, `"from_time":`...)
+		b = append(appendJSONString(b, clockText(c.StartMin)), ',')
+	}
+	b = append(b, `"holiday":`...)
+	b = append(strconv.AppendBool(b, c.Holiday), ',')
+	if c.ID != "" {
+		b = append(b, `"id":`...)
+		b = append(appendJSONString(b, c.ID), ',')
+	}
+	b = append(b, `"message":`...)
+	b = append(appendTextJSON(b, c.Message), ',')
+	if c.Phone != "" {
+		b = append(b, `"phone":`...)
+		b = append(appendJSONString(b, c.Phone), ',')
+	}
+	b = append(b, `"title":`...)
+	b = append(appendTextJSON(b, c.Title), ',')
+	b = append(b, `"until":"`...)
+	b = append(c.Until.appendString(b), '"')
+	if c.Partial() {
+		b = append(b, `,"until_time":`...)
+		b = appendJSONString(b, clockText(c.EndMin))
+	}
+	return append(b, '}')
+}
+
+// appendTextJSON appends a Text as encoding/json writes it.
+func appendTextJSON(b []byte, t Text) []byte {
+	b = append(b, `{"de":`...)
+	b = appendJSONString(b, t.De)
+	b = append(b, `,"en":`...)
+	b = appendJSONString(b, t.En)
+	return append(b, '}')
 }
 
 // appendJSONString appends s as a JSON string the way encoding/json writes

@@ -63,11 +63,7 @@ func (h *HTTP) handleAvailability(c *gin.Context) {
 		httpx.Error(c, err)
 		return
 	}
-	body, err := appendAvailabilityJSON(make([]byte, 0, 64+48*len(days)), o.ID, c.Query("service"), from, to, days)
-	if err != nil {
-		httpx.Error(c, err)
-		return
-	}
+	body := appendAvailabilityJSON(make([]byte, 0, 64+48*len(days)), o.ID, c.Query("service"), from, to, days)
 	c.Data(http.StatusOK, "application/json; charset=utf-8", body)
 }
 
