@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/rathaus/rathaus/internal/config"
+	"github.com/rathaus/rathaus/internal/httpx"
 	"github.com/rathaus/rathaus/internal/ratelimit"
 )
 
@@ -59,9 +60,10 @@ var personalRoutes = map[string]bool{
 
 // noStorePersonal marks the answers of personalRoutes Cache-Control: no-store.
 func noStorePersonal() gin.HandlerFunc {
+	personal := httpx.RouteSet(personalRoutes)
 	return func(c *gin.Context) {
-		if personalRoutes[c.Request.Method+" "+c.FullPath()] {
-			c.Header("Cache-Control", "no-store")
+		if personal[httpx.MatchedRoute(c)] {
+			httpx.SetNoStore(c)
 		}
 		c.Next()
 	}

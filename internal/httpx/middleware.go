@@ -25,14 +25,20 @@ func RequestID(c *gin.Context) string { return c.GetString(requestIDKey) }
 // the logs. An incoming X-Request-ID is kept when it is short and plain.
 func RequestIDs() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		id := c.GetHeader("X-Request-ID")
+		// The header key in canonical form: Get and Set would otherwise
+		// canonicalise "X-Request-ID" into a new string on every request.
+		const header = "X-Request-Id"
+		var id string
+		if v := c.Request.Header[header]; len(v) > 0 {
+			id = v[0]
+		}
 		if !plainID(id) {
 			var b [8]byte
 			_, _ = rand.Read(b[:])
 			id = hex.EncodeToString(b[:])
 		}
 		c.Set(requestIDKey, id)
-		c.Header("X-Request-ID", id)
+		c.Writer.Header()[header] = []string{id}
 		c.Next()
 	}
 }
@@ -50,21 +56,27 @@ func plainID(s string) bool {
 }
 
 // AccessLog logs one line per request: no query string, no body, no header
-// values, so that no personal data reaches the logs.
+// values, so that no personal data reaches the logs. A level the logger
+// leaves out costs no more than the check.
 func AccessLog(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
-		route := c.FullPath()
-		if route == "" {
-			route = "(unmatched)"
-		}
 		lvl := slog.LevelInfo
 		if c.Writer.Status() >= 500 {
 			lvl = slog.LevelError
 		}
-		log.Log(c.Request.Context(), lvl, "http", "request_id", RequestID(c), "method", c.Request.Method,
-			"route", route, "status", c.Writer.Status(), "duration_ms", float64(time.Since(start).Microseconds())/1000)
+		ctx := c.Request.Context()
+		if !log.Enabled(ctx, lvl) {
+			return
+		}
+		route := c.FullPath()
+		if route == "" {
+			route = "(unmatched)"
+		}
+		log.LogAttrs(ctx, lvl, "http", slog.String("request_id", RequestID(c)), slog.String("method", c.Request.Method),
+			slog.String("route", route), slog.Int("status", c.Writer.Status()),
+			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000))
 	}
 }
 
@@ -93,29 +105,82 @@ func SecurityHeaders(hsts bool) gin.HandlerFunc {
 	const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 		"connect-src 'self'; font-src 'self'; media-src 'self'; object-src 'none'; base-uri 'none'; " +
 		"form-action 'self'; frame-ancestors 'none'"
+	type header struct {
+		key   string
+		value []string
+	}
+	fixed := []header{
+		{"Content-Security-Policy", []string{csp}},
+		{"X-Content-Type-Options", []string{"nosniff"}},
+		{"Referrer-Policy", []string{"no-referrer"}},
+		{"X-Frame-Options", []string{"DENY"}},
+		{"Cross-Origin-Opener-Policy", []string{"same-origin"}},
+		{"Cross-Origin-Resource-Policy", []string{"same-origin"}},
+		{"Permissions-Policy", []string{"camera=(), microphone=(), geolocation=(), payment=()"}},
+	}
+	if hsts {
+		fixed = append(fixed, header{"Strict-Transport-Security", []string{"max-age=31536000; includeSubDomains"}})
+	}
+	for _, f := range fixed {
+		if f.key != http.CanonicalHeaderKey(f.key) {
+			panic("httpx: header " + f.key + " is not in canonical form")
+		}
+	}
 	return func(c *gin.Context) {
+		// The value slices are shared by all responses (Set would allocate
+		// one per header and request). That is safe as long as nobody writes
+		// into one: Set and Del replace a slice, and Add appends to a full
+		// one (length = capacity = 1), which copies it.
 		h := c.Writer.Header()
-		h.Set("Content-Security-Policy", csp)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		h.Set("Cross-Origin-Resource-Policy", "same-origin")
-		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
-		if hsts {
-			h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+		for _, f := range fixed {
+			h[f.key] = f.value
 		}
 		c.Next()
 	}
 }
 
+// Route is a route as gin matched it: the method and the full path of the
+// route pattern ("/api/v1/offices/:office/appointments"). Middleware that
+// applies to some routes keys its table by Route: looking a request up then
+// builds no string.
+type Route struct{ Method, Path string }
+
+// RouteOf returns the Route of key "METHOD /full/path", and false when the key
+// has no space (it then matches no request).
+func RouteOf(key string) (Route, bool) {
+	m, p, ok := strings.Cut(key, " ")
+	return Route{m, p}, ok
+}
+
+// MatchedRoute returns the request's Route (an empty path when none matched).
+func MatchedRoute(c *gin.Context) Route { return Route{c.Request.Method, c.FullPath()} }
+
+// RouteSet returns the set of the routes named "METHOD /full/path" in keys
+// whose value is true.
+func RouteSet(keys map[string]bool) map[Route]bool {
+	out := make(map[Route]bool, len(keys))
+	for k, on := range keys {
+		if r, ok := RouteOf(k); ok && on {
+			out[r] = true
+		}
+	}
+	return out
+}
+
 // NoStore marks a response as personal: no cache may keep it.
 func NoStore() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		c.Header("Cache-Control", "no-store")
+		SetNoStore(c)
 		c.Next()
 	}
 }
+
+// noStore is the one value slice of Cache-Control: no-store, shared by all
+// responses as the security headers are (see SecurityHeaders).
+var noStore = []string{"no-store"}
+
+// SetNoStore sets Cache-Control: no-store on the response.
+func SetNoStore(c *gin.Context) { c.Writer.Header()["Cache-Control"] = noStore[:1:1] }
 
 // LimitBody caps request bodies at MaxBody (413 beyond) and, for requests with
 // a body, requires a JSON content type (415 otherwise).
@@ -144,6 +209,10 @@ func hasBody(r *http.Request) bool {
 }
 
 func isJSON(ct string) bool {
+	switch ct {
+	case "application/json", "application/json; charset=utf-8":
+		return true // what clients send; no need to parse
+	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil {
 		return false

@@ -29,8 +29,12 @@ func (s *Service) HandleChallenge(addr func(c *gin.Context) string) gin.HandlerF
 // query parameter, for forms) on the listed routes ("METHOD /full/path")
 // when enabled says the route's :office asks for proof of work.
 func (s *Service) Require(routes map[string]bool, enabled func(office string) bool) gin.HandlerFunc {
+	set := httpx.RouteSet(routes)
+	if len(set) == 0 {
+		return func(c *gin.Context) { c.Next() }
+	}
 	return func(c *gin.Context) {
-		if !routes[c.Request.Method+" "+c.FullPath()] || !enabled(c.Param("office")) {
+		if !set[httpx.MatchedRoute(c)] || !enabled(c.Param("office")) {
 			c.Next()
 			return
 		}

@@ -204,3 +204,33 @@ func counterValue(t *testing.T, l *Limiter, scope string) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+// TestRuleOff: a rule whose rate is off neither reads its client id nor
+// asks Redis; the other rules of the route still apply.
+func TestRuleOff(t *testing.T) {
+	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
+		l := New(st.Client, clock.NewSimulated(t0), []byte("secret"), nil)
+		read := map[string]int{}
+		id := func(scope string) func(c *gin.Context) (string, bool) {
+			return func(c *gin.Context) (string, bool) { read[scope]++; return "x", true }
+		}
+		routes := Routes{"POST /offices/:office/appointments": {
+			{Scope: "off", Rate: config.Rate{}, ID: id("off")},
+			{Scope: "book", Rate: config.Rate{N: 1, Per: time.Hour}, ID: id("book")},
+		}}
+		r := testEngine(t, l, nil, routes)
+		if w := post(r, "203.0.113.9:5000", "", `{"email":"a@b.de"}`); w.Code != http.StatusCreated || w.Body.String() != `{"email":"a@b.de"}` {
+			t.Fatalf("first: %d %s", w.Code, w.Body)
+		}
+		if w := post(r, "203.0.113.9:5000", "", "{}"); w.Code != http.StatusTooManyRequests {
+			t.Fatalf("second: %d, want 429 from the rule that is on", w.Code)
+		}
+		if read["off"] != 0 || read["book"] != 2 {
+			t.Fatalf("client ids read: %v", read)
+		}
+		none := testEngine(t, l, nil, Routes{"POST /offices/:office/appointments": {{Scope: "off", ID: id("off")}}})
+		if w := post(none, "203.0.113.9:5000", "", "{}"); w.Code != http.StatusCreated || read["off"] != 0 {
+			t.Fatalf("all off: %d, ids read %v", w.Code, read)
+		}
+	})
+}
