@@ -30,9 +30,9 @@ func (a *app) router() *gin.Engine {
 	if err := r.SetTrustedProxies(proxies); err != nil {
 		panic("router: trusted proxies were validated at start: " + err.Error())
 	}
-	metrics := httpx.NewMetrics(a.reg)
 	secure := strings.HasPrefix(a.cfg.BaseURL, "https://")
-	r.Use(httpx.RequestIDs(), httpx.Recover(a.log), httpx.AccessLog(a.log), metrics.Middleware(), httpx.SecurityHeaders(secure))
+	global, apiChain := a.middleware(httpx.NewMetrics(a.reg))
+	r.Use(global...)
 	r.NoRoute(func(c *gin.Context) { httpx.Error(c, httpx.ErrNotFoundRoute) })
 	r.NoMethod(func(c *gin.Context) { httpx.Error(c, httpx.ErrMethod) })
 
@@ -40,8 +40,7 @@ func (a *app) router() *gin.Engine {
 	r.GET("/readyz", a.handleReadyz)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{})))
 
-	api := r.Group("/api/v1", httpx.LimitBody(), noStorePersonal(), a.limiter.Middleware(rateRoutes(a.cfg.Limits)),
-		a.pow.Require(powRoutes, a.powEnabled), a.audit.Middleware(a.log, "/api/v1/staff/", "/api/v1/admin/"))
+	api := r.Group("/api/v1", apiChain...)
 	api.GET("/openapi.json", handleOpenAPI)
 	api.GET("/pow/challenge", a.pow.HandleChallenge(a.clientHash))
 	authHTTP := auth.NewHTTP(a.auth, secure)
@@ -57,6 +56,17 @@ func (a *app) router() *gin.Engine {
 
 	registerPages(r)
 	return r
+}
+
+// middleware returns the chains every request passes (global) and every
+// request under /api/v1 passes after it (api).
+func (a *app) middleware(metrics *httpx.Metrics) (global, api []gin.HandlerFunc) {
+	secure := strings.HasPrefix(a.cfg.BaseURL, "https://")
+	global = []gin.HandlerFunc{httpx.RequestIDs(), httpx.Recover(a.log), httpx.AccessLog(a.log), metrics.Middleware(),
+		httpx.SecurityHeaders(secure)}
+	api = []gin.HandlerFunc{httpx.LimitBody(), noStorePersonal(), a.limiter.Middleware(rateRoutes(a.cfg.Limits)),
+		a.pow.Require(powRoutes, a.powEnabled), a.audit.Middleware(a.log, "/api/v1/staff/", "/api/v1/admin/")}
+	return global, api
 }
 
 // handleHealthz handles GET /healthz: the process runs.

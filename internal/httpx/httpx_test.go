@@ -323,6 +323,29 @@ func TestSecurityHeaders(t *testing.T) {
 	})
 }
 
+// TestSecurityHeadersShared: the header values are shared between responses;
+// a handler that adds to or replaces one changes no other response.
+func TestSecurityHeadersShared(t *testing.T) {
+	r := gin.New()
+	r.Use(SecurityHeaders(false))
+	r.GET("/add", func(c *gin.Context) {
+		c.Writer.Header().Add("X-Frame-Options", "SAMEORIGIN")
+		c.Writer.Header().Set("Referrer-Policy", "origin")
+		c.Status(204)
+	})
+	r.GET("/", func(c *gin.Context) { c.Status(204) })
+	if got := do(r, httptest.NewRequest(http.MethodGet, "/add", nil)).Header().Values("X-Frame-Options"); len(got) != 2 {
+		t.Fatalf("added header: %q", got)
+	}
+	w := do(r, httptest.NewRequest(http.MethodGet, "/", nil))
+	if got := w.Header().Values("X-Frame-Options"); len(got) != 1 || got[0] != "DENY" {
+		t.Fatalf("X-Frame-Options after another response added one: %q", got)
+	}
+	if got := w.Header().Get("Referrer-Policy"); got != "no-referrer" {
+		t.Fatalf("Referrer-Policy after another response set it: %q", got)
+	}
+}
+
 func TestRequestIDs(t *testing.T) {
 	r := newEngine(t, prometheus.NewRegistry())
 	req := httptest.NewRequest(http.MethodGet, "/api/people/1", nil)
