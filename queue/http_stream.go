@@ -22,19 +22,17 @@ func startSSE(c *gin.Context) {
 	c.Writer.Flush()
 }
 
-func writeEvent(c *gin.Context, id, name, data string) error {
-	var err error
-	if id != "" {
-		_, err = fmt.Fprintf(c.Writer, "id: %s\nevent: %s\ndata: %s\n\n", id, name, data)
-	} else {
-		_, err = fmt.Fprintf(c.Writer, "event: %s\ndata: %s\n\n", name, data)
-	}
+// writeEvent writes one event without id (a reset, a ticket's status).
+func writeEvent(c *gin.Context, name, data string) error {
+	_, err := fmt.Fprintf(c.Writer, "event: %s\ndata: %s\n\n", name, data)
 	c.Writer.Flush()
 	return err
 }
 
+var heartbeat = []byte(": heartbeat\n\n")
+
 func writeHeartbeat(c *gin.Context) error {
-	_, err := fmt.Fprint(c.Writer, ": heartbeat\n\n")
+	_, err := c.Writer.Write(heartbeat)
 	c.Writer.Flush()
 	return err
 }
@@ -70,23 +68,26 @@ func (h *HTTP) handleDisplayStream(c *gin.Context) {
 		}
 	}
 	startSSE(c)
-	if gap && writeEvent(c, "", "reset", "{}") != nil {
+	if gap && writeEvent(c, "reset", "{}") != nil {
 		return // events after Last-Event-ID were trimmed: the display reloads the snapshot
 	}
 	sent := last
-	send := func(ev Event) error {
+	// write adds ev's frame (made once by the hub for every display) to the
+	// response unless it was replayed already; the caller flushes.
+	write := func(ev *Event) error {
 		if sent != "" && !eventAfter(ev.ID, sent) {
 			return nil
 		}
 		sent = ev.ID
-		name, data := DisplayEvent(ev)
-		return writeEvent(c, ev.ID, name, data)
+		_, err := c.Writer.Write(displayFrame(ev))
+		return err
 	}
-	for _, ev := range backlog {
-		if send(ev) != nil {
+	for i := range backlog {
+		if write(&backlog[i]) != nil {
 			return
 		}
 	}
+	c.Writer.Flush()
 	beat := time.NewTicker(h.svc.Heartbeat())
 	defer beat.Stop()
 	for {
@@ -94,13 +95,34 @@ func (h *HTTP) handleDisplayStream(c *gin.Context) {
 		case <-ctx.Done():
 			return
 		case ev, ok := <-sub.C:
-			if !ok || send(ev) != nil {
+			if !ok || write(ev) != nil {
 				return // dropped or stopping: the display reconnects with Last-Event-ID
+			}
+			// events that queued up meanwhile go out with it, in one write
+			ok = writeQueued(sub.C, write)
+			c.Writer.Flush()
+			if !ok {
+				return
 			}
 		case <-beat.C:
 			if writeHeartbeat(c) != nil {
 				return
 			}
+		}
+	}
+}
+
+// writeQueued writes what is queued in ch without waiting; it is false when
+// ch was closed or a write failed.
+func writeQueued(ch chan *Event, write func(*Event) error) bool {
+	for {
+		select {
+		case ev, ok := <-ch:
+			if !ok || write(ev) != nil {
+				return false
+			}
+		default:
+			return true
 		}
 	}
 }
@@ -127,7 +149,7 @@ func (h *HTTP) handleTicketStream(c *gin.Context) {
 	send := func(v *TicketView) (done bool) {
 		b, _ := json.Marshal(gin.H{"ticket": v})
 		if string(b) != string(prev) {
-			if writeEvent(c, "", "status", string(b)) != nil {
+			if writeEvent(c, "status", string(b)) != nil {
 				return true
 			}
 			prev = b
@@ -164,7 +186,7 @@ func (h *HTTP) handleTicketStream(c *gin.Context) {
 
 // affects reports whether ev may change the status of ticket v: a new ticket
 // of another service cannot (it queues elsewhere); everything else may.
-func affects(ev Event, v *TicketView) bool {
+func affects(ev *Event, v *TicketView) bool {
 	if ev.Type != "issued" {
 		return true
 	}
@@ -175,7 +197,7 @@ func affects(ev Event, v *TicketView) bool {
 }
 
 // drain empties what is queued in ch without waiting.
-func drain(ch chan Event) {
+func drain(ch chan *Event) {
 	for {
 		select {
 		case _, ok := <-ch:

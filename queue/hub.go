@@ -40,8 +40,9 @@ type feed struct {
 // Subscription receives an office's events from the moment it was made.
 type Subscription struct {
 	// C delivers the events in stream order; it is closed when the
-	// subscriber fell behind or the hub stopped.
-	C    chan Event
+	// subscriber fell behind or the hub stopped. Every subscriber receives
+	// the same *Event: it must not be changed.
+	C    chan *Event
 	feed *feed
 	once sync.Once
 }
@@ -83,7 +84,7 @@ func (h *Hub) Subscribe(ctx context.Context, office string) (*Subscription, erro
 		go h.read(office, f)
 	}
 	h.mu.Unlock()
-	sub := &Subscription{C: make(chan Event, subscriberBuffer), feed: f}
+	sub := &Subscription{C: make(chan *Event, subscriberBuffer), feed: f}
 	f.mu.Lock()
 	f.subs[sub] = struct{}{}
 	f.mu.Unlock()
@@ -159,14 +160,16 @@ func (h *Hub) read(office string, f *feed) {
 			continue
 		}
 		delay = 100 * time.Millisecond
-		for _, ev := range evs {
+		for i := range evs {
+			ev := &evs[i]
 			last = ev.ID
+			ev.frame = displayFrame(ev) // encoded once here, written as is to every display
 			f.broadcast(ev)
 		}
 	}
 }
 
-func (f *feed) broadcast(ev Event) {
+func (f *feed) broadcast(ev *Event) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for s := range f.subs {

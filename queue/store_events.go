@@ -16,6 +16,9 @@ type Event struct {
 	ID   string // stream id, "ms-seq"
 	Type string
 	Data string // JSON: ticket numbers, services, counters — never a name
+	// frame is the event as a display receives it (see displayFrame), set
+	// by the hub before it hands the event to its subscribers.
+	frame []byte
 }
 
 // eventSource is the Redis side of the event hub.

@@ -73,6 +73,23 @@ func DisplayEvent(ev Event) (name, data string) {
 	return ev.Type, ev.Data
 }
 
+// displayFrame returns ev as one SSE frame for a display ("id", "event" and
+// "data" lines): the frame the hub made when it has one, else a new one.
+func displayFrame(ev *Event) []byte {
+	if ev.frame != nil {
+		return ev.frame
+	}
+	name, data := DisplayEvent(*ev)
+	b := make([]byte, 0, len(ev.ID)+len(name)+len(data)+22)
+	b = append(b, "id: "...)
+	b = append(b, ev.ID...)
+	b = append(b, "\nevent: "...)
+	b = append(b, name...)
+	b = append(b, "\ndata: "...)
+	b = append(b, data...)
+	return append(b, "\n\n"...)
+}
+
 // ValidEventID reports whether id is a stream id ("ms-seq").
 func ValidEventID(id string) bool {
 	_, _, ok := parseEventID(id)

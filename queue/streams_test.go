@@ -230,3 +230,22 @@ func TestDisplayStreamHeartbeatAndReset(t *testing.T) {
 		}
 	})
 }
+
+// TestDisplayFrame: the frame the hub encodes once per event is the SSE
+// event a display receives; a recall is shown as a call.
+func TestDisplayFrame(t *testing.T) {
+	for _, tc := range []struct {
+		ev   Event
+		want string
+	}{
+		{Event{ID: "1-2", Type: "called", Data: `{"number":"A001","counter":"3"}`},
+			"id: 1-2\nevent: called\ndata: {\"number\":\"A001\",\"counter\":\"3\"}\n\n"},
+		{Event{ID: "5-0", Type: "recalled", Data: `{"number":"A001","counter":"3"}`},
+			"id: 5-0\nevent: called\ndata: {\"number\":\"A001\",\"counter\":\"3\"}\n\n"},
+		{Event{ID: "7-1", Type: "issued", Data: `{}`}, "id: 7-1\nevent: issued\ndata: {}\n\n"},
+	} {
+		if got := string(displayFrame(&tc.ev)); got != tc.want {
+			t.Errorf("displayFrame(%+v) = %q, want %q", tc.ev, got, tc.want)
+		}
+	}
+}
