@@ -403,9 +403,9 @@ func countFreeDST(w Window, used Used, n int, lo Unit, starts []unitStart, earli
 }
 
 // countFreeIn counts the starts s ≥ lo of window w whose n units [s, s+n)
-// all lie in w and have a free seat each. It walks the units once, keeping
-// the length of the current run of free units: a run reaching n or more
-// units completes one start per unit. Units beyond the record are free.
+// all lie in w and have a free seat each: a run of L free units between two
+// full ones (or the bounds) holds L-n+1 of them. Units beyond the record are
+// free, so the last run reaches the window's end.
 func countFreeIn(w Window, used Used, n int, lo Unit) int {
 	if lo < w.From {
 		lo = w.From
@@ -413,26 +413,22 @@ func countFreeIn(w Window, used Used, n int, lo Unit) int {
 	if w.Seats <= 0 || int(w.To-lo) < n {
 		return 0
 	}
-	end := min(w.To, Unit(len(used)))
-	c, run := 0, 0
-	u := lo
-	for ; u < end; u++ {
-		if int(used[u]) < w.Seats {
-			run++
-			if run >= n {
-				c++
-			}
-		} else {
-			run = 0
+	c, run := 0, lo // run: the first unit of the current run of free units
+	for u, end := lo, min(w.To, Unit(len(used))); u < end; u++ {
+		if int(used[u]) >= w.Seats {
+			c += startsIn(int(u-run), n)
+			run = u + 1
 		}
 	}
-	if rem := int(w.To - u); rem > 0 {
-		// The k-th free unit past the record completes a start once run+k ≥ n.
-		if first := max(1, n-run); rem >= first {
-			c += rem - first + 1
-		}
+	return c + startsIn(int(w.To-run), n)
+}
+
+// startsIn is the number of starts of n units in a run of l free units.
+func startsIn(l, n int) int {
+	if l < n {
+		return 0
 	}
-	return c
+	return l - n + 1
 }
 
 // dayHours returns the length of d in the office's time zone in hours.

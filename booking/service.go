@@ -3,6 +3,7 @@ package booking
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -99,7 +100,7 @@ func (s *Bookings) Availability(ctx context.Context, officeID, serviceID string,
 	for d := from; !to.Before(d); d = d.AddDays(1) {
 		dates = append(dates, d)
 	}
-	snap, err := s.st.readDays(ctx, o.ID, s.bookableDates(o, dates, now))
+	snap, err := s.st.readDays(ctx, o.ID, openDates(o, s.bookableDates(o, dates, now)))
 	if err != nil {
 		return nil, err
 	}
@@ -119,6 +120,19 @@ func (s *Bookings) bookableDates(o *Office, dates []Date, now time.Time) []Date 
 	var out []Date
 	for _, d := range dates {
 		if !d.Before(today) && !last.Before(d) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// openDates keeps the dates whose weekday has opening hours with seats:
+// closures only take hours away, so the other dates are closed whatever the
+// closures say, and their capacity records need not be read.
+func openDates(o *Office, dates []Date) []Date {
+	out := dates[:0:0]
+	for _, d := range dates {
+		if slices.ContainsFunc(o.Hours[d.Weekday()], func(r TimeRange) bool { return r.Seats != 0 }) {
 			out = append(out, d)
 		}
 	}
