@@ -249,3 +249,19 @@ func TestDisplayFrame(t *testing.T) {
 		}
 	}
 }
+
+// TestDisplayStreamEndsWithClient: a display that goes away ends its
+// stream and leaves the hub, although nothing is written to it.
+func TestDisplayStreamEndsWithClient(t *testing.T) {
+	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
+		s := newTestServer(t, st, at(t, "2026-10-01 09:00"), nil)
+		c := openSSE(t, s.URL+"/api/v1/offices/testamt/display/stream", "")
+		for s.svc.Hub().Subscribers("testamt") != 1 {
+			time.Sleep(5 * time.Millisecond) // waiting for the subscription, not an assertion
+		}
+		c.Close()
+		for s.svc.Hub().Subscribers("testamt") != 0 {
+			time.Sleep(5 * time.Millisecond) // ends when the server notices; the test's timeout bounds it
+		}
+	})
+}
