@@ -45,6 +45,10 @@ type bench struct {
 	// rushClients and rushSeats size the booking rush.
 	rushClients int
 	memoryN     int
+	// memoryDense books the memory scenario's appointments into the one
+	// office "bench" (about 1,850 a day: the worst case) instead of the 43
+	// "city" offices (about 100 a day each, like Berlin's).
+	memoryDense bool
 }
 
 // benchCommand runs "rathaus bench".
@@ -59,6 +63,7 @@ func benchCommand(ctx context.Context, cfg config.Config, args []string, stdout,
 	dur := fs.Duration("duration", 5*time.Second, "length of each throughput scenario")
 	rush := fs.Int("rush-clients", 10000, "clients of the booking rush on 100 seats")
 	memN := fs.Int("memory-appointments", 10000, "appointments booked by the memory scenario")
+	memDense := fs.Bool("memory-dense", false, "memory scenario: book into one office (≈1,850 a day) instead of 43 city offices (≈100 a day each)")
 	adminPw := fs.String("admin-password", "", "admin password of the server at --url (queue and fanout scenarios)")
 	jsonOut := fs.Bool("json", false, "print JSON instead of the table")
 	officesOut := fs.String("offices-file", "", "write the bench offices YAML to this file and exit (for a server of your own)")
@@ -69,10 +74,11 @@ func benchCommand(ctx context.Context, cfg config.Config, args []string, stdout,
 		return &usageError{msg: err.Error()}
 	}
 	if *officesOut != "" {
-		return os.WriteFile(*officesOut, []byte(benchOffices), 0o644)
+		return os.WriteFile(*officesOut, []byte(allBenchOffices()), 0o644)
 	}
 	b := &bench{url: *url, redisURL: *redisURL, conns: *conns, dur: *dur, client: benchClient(max(*conns, 512)),
-		prog: &progress{out: stderr, quiet: *quiet}, adminPw: *adminPw, rushClients: *rush, memoryN: *memN}
+		prog: &progress{out: stderr, quiet: *quiet}, adminPw: *adminPw, rushClients: *rush, memoryN: *memN,
+		memoryDense: *memDense}
 	b.loc, _ = time.LoadLocation("Europe/Berlin")
 	stop, err := b.setup(ctx, stderr)
 	if err != nil {
@@ -114,7 +120,7 @@ func (b *bench) setup(ctx context.Context, stderr io.Writer) (stop func(), err e
 		return nil, err
 	}
 	offices := filepath.Join(dir, "offices.yaml")
-	if err := os.WriteFile(offices, []byte(benchOffices), 0o600); err != nil {
+	if err := os.WriteFile(offices, []byte(allBenchOffices()), 0o600); err != nil {
 		return nil, err
 	}
 	pw := make([]byte, 12)

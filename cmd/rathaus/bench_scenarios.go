@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/rathaus/rathaus/booking"
 )
 
 // benchOffices are the offices the bench scenarios use: "bench" (50 seats
@@ -193,8 +195,13 @@ func (b *bench) benchMixed(ctx context.Context) benchResult {
 // at a time: exactly 100 must be booked, and no answer may be a 5xx.
 func (b *bench) benchRush(ctx context.Context) benchResult {
 	now := time.Now().In(b.loc)
-	// a random start, so that runs on the same Redis do not meet
-	start := time.Date(now.Year(), now.Month(), now.Day()+1+rand.IntN(50), rand.IntN(23), 15*rand.IntN(4), 0, 0, b.loc).Format(time.RFC3339)
+	// a random start, so that runs on the same Redis do not meet, on a day
+	// that is no public holiday (the office is closed then: 409 for all)
+	var t time.Time
+	for t.IsZero() || isHoliday(t) {
+		t = time.Date(now.Year(), now.Month(), now.Day()+1+rand.IntN(50), rand.IntN(23), 15*rand.IntN(4), 0, 0, b.loc)
+	}
+	start := t.Format(time.RFC3339)
 	var booked, fivexx atomic.Int64
 	var mu sync.Mutex
 	byStatus := map[int]int{}
@@ -217,6 +224,18 @@ func (b *bench) benchRush(ctx context.Context) benchResult {
 	r.check(booked.Load() == 100 && fivexx.Load() == 0, "booked = capacity: %d = 100, 5xx: %d", booked.Load(), fivexx.Load())
 	r.Note = fmt.Sprintf("answers by status %v (0: no answer)", byStatus)
 	return r
+}
+
+// isHoliday reports whether t falls on a public holiday of the bench
+// offices (Schleswig-Holstein, the default state).
+func isHoliday(t time.Time) bool {
+	d := booking.DateOf(t)
+	for _, h := range booking.Holidays("SH", t.Year()) {
+		if h.Date == d {
+			return true
+		}
+	}
+	return false
 }
 
 // login returns an admin token of the server.

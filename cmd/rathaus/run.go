@@ -113,7 +113,9 @@ func newApp(cfg config.Config, opts Options) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(cfg.RedisURL, log)
+	// Per office an outbox worker and a display stream reader block on
+	// their own connection.
+	st, err := store.Open(cfg.RedisURL, log, 2*len(offices)+2)
 	if err != nil {
 		return nil, &config.Error{Var: "RATHAUS_REDIS_URL", Msg: err.Error()}
 	}

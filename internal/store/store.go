@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -39,15 +40,26 @@ type Store struct {
 // Open connects to the Redis named by rawURL, or starts the embedded store when
 // rawURL is empty. It does not wait for Redis to answer: a store that is down at
 // start makes /readyz fail until it is up, it does not stop the start.
-func Open(rawURL string, log *slog.Logger) (*Store, error) {
+//
+// blockingReaders is how many connections the caller's background readers
+// hold in blocking reads (XREADGROUP BLOCK, XREAD BLOCK): each outbox worker
+// and each display stream reader keeps one for seconds at a time. The pool
+// gets that many connections on top of go-redis's default of ten per CPU, so
+// that a process serving many offices (Berlin: 43) does not leave its
+// requests waiting for a connection while its readers block.
+func Open(rawURL string, log *slog.Logger, blockingReaders ...int) (*Store, error) {
+	extra := 0
+	for _, n := range blockingReaders {
+		extra += n
+	}
 	if rawURL == "" {
-		return openEmbedded(log)
+		return openEmbedded(log, extra)
 	}
 	t, err := config.ParseRedisURL(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("store.Open: %w", err)
 	}
-	s := &Store{Mode: t.Mode, Client: newClient(t)}
+	s := &Store{Mode: t.Mode, Client: newClient(t, poolSize(extra))}
 	if t.WaitReplicas > 0 {
 		timeout := t.WaitTimeout
 		if timeout == 0 {
@@ -71,7 +83,10 @@ const (
 	dialRetries = 1
 )
 
-func newClient(t config.RedisTarget) redis.UniversalClient {
+// poolSize is go-redis's default pool (10 per CPU) plus extra connections.
+func poolSize(extra int) int { return 10*runtime.GOMAXPROCS(0) + extra }
+
+func newClient(t config.RedisTarget, pool int) redis.UniversalClient {
 	var tlsConf *tls.Config
 	if t.TLS {
 		tlsConf = &tls.Config{MinVersion: tls.VersionTLS12}
@@ -81,20 +96,20 @@ func newClient(t config.RedisTarget) redis.UniversalClient {
 		return redis.NewClusterClient(&redis.ClusterOptions{
 			Addrs: t.Addrs, Username: t.Username, Password: t.Password, TLSConfig: tlsConf,
 			DialTimeout: dialTimeout, ReadTimeout: readTimeout, WriteTimeout: writeTimeout, PoolTimeout: poolTimeout,
-			DialerRetries: dialRetries, MaxRetries: 2,
+			DialerRetries: dialRetries, MaxRetries: 2, PoolSize: pool,
 		})
 	case config.RedisSentinel:
 		return redis.NewFailoverClient(&redis.FailoverOptions{
 			MasterName: t.MasterName, SentinelAddrs: t.Addrs, Username: t.Username, Password: t.Password,
 			SentinelPassword: t.Password, DB: t.DB, TLSConfig: tlsConf,
 			DialTimeout: dialTimeout, ReadTimeout: readTimeout, WriteTimeout: writeTimeout, PoolTimeout: poolTimeout,
-			DialerRetries: dialRetries, MaxRetries: 2,
+			DialerRetries: dialRetries, MaxRetries: 2, PoolSize: pool,
 		})
 	default:
 		return redis.NewClient(&redis.Options{
 			Addr: t.Addrs[0], Username: t.Username, Password: t.Password, DB: t.DB, TLSConfig: tlsConf,
 			DialTimeout: dialTimeout, ReadTimeout: readTimeout, WriteTimeout: writeTimeout, PoolTimeout: poolTimeout,
-			DialerRetries: dialRetries, MaxRetries: 1,
+			DialerRetries: dialRetries, MaxRetries: 1, PoolSize: pool,
 		})
 	}
 }
@@ -103,14 +118,14 @@ func newClient(t config.RedisTarget) redis.UniversalClient {
 // expiry works (miniredis does not run TTLs down by itself).
 const ttlTick = 200 * time.Millisecond
 
-func openEmbedded(log *slog.Logger) (*Store, error) {
+func openEmbedded(log *slog.Logger, extra int) (*Store, error) {
 	m := miniredis.NewMiniRedis()
 	if err := m.StartAddr("127.0.0.1:0"); err != nil {
 		return nil, fmt.Errorf("store.Open: start embedded store: %w", err)
 	}
 	s := &Store{Mode: config.RedisSingle, Embedded: true, mini: m, stopTick: make(chan struct{})}
 	s.Client = redis.NewClient(&redis.Options{Addr: m.Addr(), DialTimeout: dialTimeout,
-		ReadTimeout: readTimeout, WriteTimeout: writeTimeout, PoolTimeout: poolTimeout})
+		ReadTimeout: readTimeout, WriteTimeout: writeTimeout, PoolTimeout: poolTimeout, PoolSize: poolSize(extra)})
 	s.wg.Add(1)
 	go s.tick()
 	log.Warn("store: RATHAUS_REDIS_URL is not set — using the EMBEDDED in-memory store. " +
