@@ -21,8 +21,8 @@ func BenchBookScript(ctx context.Context, rdb redis.UniversalClient, i int) erro
 	a := Appointment{ID: fmt.Sprintf("bench%d", i), Code: fmt.Sprintf("B%09d", i), Office: "bench-raw", Service: "s",
 		Status: StatusConfirmed, Start: start, End: start.Add(15 * time.Minute), Date: day, Unit: Unit(i % 96 * 3),
 		Units: 3, Name: "Bench Mark", Email: fmt.Sprintf("b%d@example.org", i), Locale: "de", Token: fmt.Sprintf("t%d", i)}
-	args := bookArgs{appt: a, closuresVer: "0", seats: "200,200,200", emailHash: fmt.Sprintf("h%d", i), emailLimit: 100,
-		outbox:    notify.Message{ID: a.ID + "-confirmation-0", Kind: notify.KindConfirmation, Locale: "de"},
+	args := bookArgs{appt: a, closuresVer: "0", seats: "200,200,200", emailLimit: 100,
+		outbox:    notify.Ref{Kind: notify.KindConfirmation, Subject: a.ID},
 		capExpiry: start.Add(48 * time.Hour)}
 	res, err := (&redisStore{rdb: rdb}).book(ctx, start.Add(-time.Hour), args)
 	if err == nil && res != "ok" {

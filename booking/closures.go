@@ -310,7 +310,7 @@ func (s *Bookings) putClosure(ctx context.Context, o *Office, c Closure, dryRun 
 	dates := closureDates(c)
 	for range maxRetries * 4 {
 		now := s.clock.Now()
-		snap, err := s.st.readDays(ctx, o.ID, s.alternativeDates(o, c, now))
+		snap, err := s.st.readDaysVer(ctx, o.ID, s.alternativeDates(o, c, now))
 		if err != nil {
 			return ClosureResult{}, err
 		}

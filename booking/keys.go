@@ -12,18 +12,20 @@ func capKey(office string, d Date) string { return officePrefix(office) + "cap:"
 // apptKey is an appointment hash.
 func apptKey(office, id string) string { return officePrefix(office) + "appt:" + id }
 
-// codesKey maps appointment codes to ids.
-func codesKey(office string) string { return officePrefix(office) + "codes" }
-
-// dayKey indexes a day's appointments: member id, score start (ms).
+// dayKey indexes a day's appointments: a hash from appointment code to id.
+// It is how a code is found (check-in) and how a day is listed; a code is
+// unique within its day. Up to 512 appointments a day Redis keeps it as one
+// compact listpack (about 40 bytes per appointment).
 func dayKey(office string, d Date) string { return officePrefix(office) + "day:" + d.String() }
 
-// apptsKey indexes all appointments by end (ms), for retention.
-func apptsKey(office string) string { return officePrefix(office) + "appts" }
+// emailsKey limits active appointments per e-mail address: a hash from a
+// hash of the address (see emailField) to the end times (Unix seconds, comma
+// separated) of its active appointments.
+func emailsKey(office string) string { return officePrefix(office) + "emails" }
 
-// emailKey holds an e-mail address's active appointments: member id, score end (ms).
-// The address is stored only as a hash.
-func emailKey(office, emailHash string) string { return officePrefix(office) + "email:" + emailHash }
+// remindersKey holds the due time (Unix ms) up to which the office's
+// reminders have been queued (see SendDueReminders).
+func remindersKey(office string) string { return officePrefix(office) + "reminders:upto" }
 
 // holdKey is a hold hash.
 func holdKey(office, id string) string { return officePrefix(office) + "hold:" + id }

@@ -7,10 +7,9 @@ func TestKeys(t *testing.T) {
 	tests := []struct{ got, want string }{
 		{capKey("geesthacht", d), "rathaus:{geesthacht}:cap:2026-10-01"},
 		{apptKey("geesthacht", "ab12"), "rathaus:{geesthacht}:appt:ab12"},
-		{codesKey("geesthacht"), "rathaus:{geesthacht}:codes"},
 		{dayKey("geesthacht", d), "rathaus:{geesthacht}:day:2026-10-01"},
-		{apptsKey("geesthacht"), "rathaus:{geesthacht}:appts"},
-		{emailKey("geesthacht", "e3b0"), "rathaus:{geesthacht}:email:e3b0"},
+		{emailsKey("geesthacht"), "rathaus:{geesthacht}:emails"},
+		{remindersKey("geesthacht"), "rathaus:{geesthacht}:reminders:upto"},
 		{holdKey("geesthacht", "h1"), "rathaus:{geesthacht}:hold:h1"},
 		{holdsKey("geesthacht"), "rathaus:{geesthacht}:holds"},
 		{unverifiedKey("geesthacht"), "rathaus:{geesthacht}:unverified"},

@@ -7,9 +7,6 @@ import (
 	"github.com/rathaus/rathaus/notify"
 )
 
-// reminderLead is how long before an appointment its reminder goes out.
-const reminderLead = 24 * time.Hour
-
 func (s *Bookings) manageURL(token string) string { return s.baseURL + "/a/" + url.PathEscape(token) }
 func (s *Bookings) icsURL(token string) string {
 	return s.baseURL + "/api/v1/appointments/" + url.PathEscape(token) + "/ics"
@@ -41,17 +38,3 @@ func (s *Bookings) message(o *Office, a Appointment, kind string, now time.Time)
 	}
 	return m
 }
-
-// reminder returns the reminder of a and its due time, or nil when the
-// appointment is too close for one.
-func (s *Bookings) reminder(o *Office, a Appointment, now time.Time) (*notify.Message, time.Time) {
-	due := a.Start.Add(-reminderLead)
-	if !due.After(now.Add(time.Minute)) {
-		return nil, time.Time{}
-	}
-	m := s.message(o, a, notify.KindReminder, now)
-	m.ID = reminderID(a)
-	return &m, due
-}
-
-func reminderID(a Appointment) string { return a.ID + "-reminder-" + itoa(a.Seq) }

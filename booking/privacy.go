@@ -36,11 +36,11 @@ func (s *Bookings) Export(ctx context.Context, token string) (PersonalData, erro
 	if len(m) == 0 {
 		return PersonalData{}, ErrAppointmentNotFound
 	}
-	return PersonalData{Office: o.Name, Appointment: m,
+	return PersonalData{Office: o.Name, Appointment: exportFields(m, o.ID, o.Location),
 		DeleteAfter: a.End.Add(time.Duration(o.RetentionDays) * 24 * time.Hour).In(o.Location),
 		Elsewhere: []string{
 			"e-mails to you wait in the outbox until they are sent (then they are deleted); mails that could not be delivered are kept as long as the appointment, or until you erase your data",
-			"a reminder e-mail waits until it is due or the appointment is cancelled",
+			"e-mails waiting in the outbox name the appointment only; they are written from the record above when sent",
 		}}, nil
 }
 

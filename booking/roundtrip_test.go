@@ -29,7 +29,8 @@ func (c *countTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 }
 
 // TestRoundTrips pins the cost of the hot paths: eight weeks of availability
-// is one round trip, a booking is one read and one script call.
+// is one round trip, a booking one script call (it starts from the closures
+// last read), or a read and the script once the closures changed.
 func TestRoundTrips(t *testing.T) {
 	st := redistest.Backends[0].Open(t)
 	ctx := context.Background()
@@ -50,7 +51,30 @@ func TestRoundTrips(t *testing.T) {
 	if _, err := b.Book(ctx, o.ID, req("trip@example.org", "2026-10-05T10:00:00+02:00"), "de", nil); err != nil {
 		t.Fatal(err)
 	}
-	if n := trips.n.Swap(0); n != 2 {
-		t.Fatalf("a booking took %d round trips, want 2 (one read, one script)", n)
+	if n := trips.n.Swap(0); n != 1 {
+		t.Fatalf("a booking took %d round trips, want 1 (the script)", n)
+	}
+	// Another server publishes a closure elsewhere: this one's closures are
+	// stale, its script says so, and it reads them and books.
+	other := NewBookings(b.dir, st.Client, b.clock, "https://termine.example", b.log)
+	in := ClosureInput{From: "2026-10-08", Until: "2026-10-09", Title: TextInput{Text: Text{De: "Umzug", En: "Move"}, set: true}}
+	pub, err := other.PublishClosure(ctx, o.ID, in, "admin", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trips.n.Store(0)
+	if _, err := b.Book(ctx, o.ID, req("trip2@example.org", "2026-10-05T10:10:00+02:00"), "de", nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := trips.n.Swap(0); n != 3 {
+		t.Fatalf("a booking after a closure change took %d round trips, want 3 (stale script, read, script)", n)
+	}
+	// The other server withdraws it: a booking on its day is not refused on
+	// the strength of the closures this server read before.
+	if _, err := other.WithdrawClosure(ctx, o.ID, pub.Closure.ID, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Book(ctx, o.ID, req("trip3@example.org", "2026-10-08T09:00:00+02:00"), "de", nil); err != nil {
+		t.Fatalf("booking on the day of a withdrawn closure: %v", err)
 	}
 }

@@ -250,37 +250,49 @@ func (s *Bookings) Book(ctx context.Context, officeID string, req BookRequest, l
 		return Booked{}, err
 	}
 	a.Token, a.ID = newToken(o.ID)
+	fresh := false // the first try may start from the closures last read
 	for range maxRetries {
-		res, b, err := s.tryBook(ctx, o, svc, t, a, req.Hold, idem)
+		res, b, err := s.tryBook(ctx, o, svc, t, a, req.Hold, idem, fresh)
 		if err != nil || res == "ok" {
 			return b, err
 		}
+		fresh = fresh || res == "closures_changed"
 	}
 	return Booked{}, apperr.Conflict("try_again", "Bitte versuchen Sie es noch einmal.", "Please try again.")
 }
 
-func (s *Bookings) tryBook(ctx context.Context, o *Office, svc Service, t time.Time, a Appointment, hold string, idem *Idempotency) (string, Booked, error) {
+// tryBook makes one attempt. Unless fresh, it starts from the closures last
+// read (the script refuses with "closures_changed" if they are stale), so
+// that a booking is one round trip to Redis.
+func (s *Bookings) tryBook(ctx context.Context, o *Office, svc Service, t time.Time, a Appointment, hold string, idem *Idempotency, fresh bool) (string, Booked, error) {
 	now := s.clock.Now()
-	snap, err := s.st.readDays(ctx, o.ID, nil)
-	if err != nil {
-		return "", Booked{}, err
+	snap, cached := s.st.cachedClosures(o.ID)
+	if fresh || !cached {
+		var err error
+		if snap, err = s.st.readDays(ctx, o.ID, nil); err != nil {
+			return "", Booked{}, err
+		}
 	}
 	ref, err := s.checkStart(o, svc, t, snap, now)
+	if err != nil && cached && !fresh {
+		// A refusal is never based on closures that may be stale.
+		if snap, err = s.st.readDays(ctx, o.ID, nil); err != nil {
+			return "", Booked{}, err
+		}
+		ref, err = s.checkStart(o, svc, t, snap, now)
+	}
 	if err != nil {
 		return "", Booked{}, err
 	}
-	a.Code, a.Created = newCode(), now
+	a.Code, a.Created, a.Changed = newCode(), now, now
 	a.Start, a.End, a.Date, a.Unit, a.Units = ref.start, ref.end, ref.date, ref.unit, ref.units
 	kind := notify.KindConfirmation
 	if o.ConfirmByEmail {
 		a.Status, a.VerifyBy, kind = StatusUnverified, now.Add(time.Duration(o.ConfirmMinutes)*time.Minute), notify.KindVerification
 	}
 	b := Booked{Appointment: a, Token: a.Token, ManageURL: s.manageURL(a.Token), ICSURL: s.icsURL(a.Token)}
-	args := bookArgs{appt: a, closuresVer: snap.closuresVer, seats: ref.seats, emailHash: emailHash(a.Email),
-		emailLimit: o.MaxActivePerEmail, outbox: s.message(o, a, kind, now), holdID: hold, capExpiry: capExpiry(o, a.Date)}
-	if a.Status == StatusConfirmed {
-		args.reminder, args.reminderDue = s.reminder(o, a, now)
-	}
+	args := bookArgs{appt: a, closuresVer: snap.closuresVer, seats: ref.seats, emailLimit: o.MaxActivePerEmail,
+		outbox: notify.Ref{Kind: kind, Subject: a.ID, Seq: a.Seq}, holdID: hold, capExpiry: capExpiry(o, a.Date)}
 	if idem != nil {
 		args.appt.IdemKey = idem.KeyHash
 		args.idemKeyHash, args.idemResponse = idem.KeyHash, idem.Response(b)

@@ -3,6 +3,7 @@ package booking
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -48,12 +49,21 @@ func (s *Bookings) cancel(ctx context.Context, token, reason string) (Appointmen
 		now := s.clock.Now()
 		c := a
 		c.Status, c.Seq, c.CancelReason = StatusCancelled, a.Seq+1, reason
-		msg := s.message(o, c, notify.KindCancellation, now)
-		var m *notify.Message
-		if a.Status == StatusConfirmed {
-			m = &msg // an unverified booking was never announced with an invite
+		var outbox string
+		switch {
+		case a.Status != StatusConfirmed:
+			// an unverified booking was never announced with an invite
+		case reason == "erased":
+			// the record is deleted right after: the mail must carry its content
+			raw, err := json.Marshal(s.message(o, c, notify.KindCancellation, now))
+			if err != nil {
+				return Appointment{}, err
+			}
+			outbox = string(raw)
+		default:
+			outbox = notify.Ref{Kind: notify.KindCancellation, Subject: a.ID, Seq: c.Seq}.Encode()
 		}
-		res, err := s.st.cancel(ctx, now, a, emailHash(a.Email), a.Start.After(now), m, reminderID(a), reason, s.releaseAt(now))
+		res, err := s.st.cancel(ctx, now, a, a.Start.After(now), outbox, reason, s.releaseAt(now))
 		if err != nil {
 			return Appointment{}, err
 		}
@@ -71,7 +81,8 @@ func (s *Bookings) cancel(ctx context.Context, token, reason string) (Appointmen
 // Reschedule moves the appointment of token to start. The new seats are won
 // before the old ones are freed, or nothing changes.
 func (s *Bookings) Reschedule(ctx context.Context, token, start string) (Appointment, error) {
-	for range maxRetries {
+	lastRes := ""
+	for attempt := range maxRetries {
 		a, o, err := s.Get(ctx, token)
 		if err != nil {
 			return Appointment{}, err
@@ -98,27 +109,25 @@ func (s *Bookings) Reschedule(ctx context.Context, token, start string) (Appoint
 			return Appointment{}, err
 		}
 		n := a
-		n.Start, n.End, n.Date, n.Unit, n.Units, n.Seq = ref.start, ref.end, ref.date, ref.unit, ref.units, a.Seq+1
-		msg := s.message(o, n, notify.KindReschedule, now)
-		prev := a.Start
-		msg.Appointment.PreviousStart = &prev
+		n.Start, n.End, n.Date, n.Unit, n.Units, n.Seq, n.Changed = ref.start, ref.end, ref.date, ref.unit, ref.units, a.Seq+1, now
+		out := notify.Ref{Kind: notify.KindReschedule, Subject: a.ID, Seq: n.Seq, Extra: unixText(a.Start)}
 		switch {
 		case rebook:
 			n.Status, n.CancelReason = StatusConfirmed, ""
-			msg = s.message(o, n, notify.KindConfirmation, now)
+			out = notify.Ref{Kind: notify.KindConfirmation, Subject: a.ID, Seq: n.Seq}
 		case a.Status == StatusUnverified:
-			msg = s.message(o, n, notify.KindVerification, now)
+			out = notify.Ref{Kind: notify.KindVerification, Subject: a.ID, Seq: n.Seq}
 		}
-		r := rescheduleArgs{old: a, new: n, emailHash: emailHash(a.Email), closuresVer: snap.closuresVer, seats: ref.seats,
-			releaseOld: a.Start.After(now), msg: msg, oldReminderID: reminderID(a), capExpiry: capExpiry(o, n.Date),
-			releaseAt: s.releaseAt(now)}
-		if n.Status == StatusConfirmed {
-			r.reminder, r.reminderDue = s.reminder(o, n, now)
+		if attempt > 0 && lastRes == "code_taken" {
+			n.Code = newCode() // the new day has another appointment with this code
 		}
+		r := rescheduleArgs{old: a, new: n, closuresVer: snap.closuresVer, seats: ref.seats,
+			releaseOld: a.Start.After(now), outbox: out, capExpiry: capExpiry(o, n.Date), releaseAt: s.releaseAt(now)}
 		res, err := s.st.reschedule(ctx, now, r)
 		if err != nil {
 			return Appointment{}, err
 		}
+		lastRes = res
 		switch res {
 		case "ok":
 			s.log.Info("booking: rescheduled", "office", o.ID, "appointment", a.ID)
@@ -135,7 +144,7 @@ func (s *Bookings) Reschedule(ctx context.Context, token, start string) (Appoint
 // Confirm confirms the e-mail address of an unverified appointment.
 func (s *Bookings) Confirm(ctx context.Context, token string) (Appointment, error) {
 	for range maxRetries {
-		a, o, err := s.Get(ctx, token)
+		a, _, err := s.Get(ctx, token)
 		if err != nil {
 			return Appointment{}, err
 		}
@@ -147,15 +156,12 @@ func (s *Bookings) Confirm(ctx context.Context, token string) (Appointment, erro
 			return Appointment{}, ErrAppointmentInactive
 		}
 		now := s.clock.Now()
-		c := a
-		c.Status = StatusConfirmed
-		rem, due := s.reminder(o, c, now)
-		res, err := s.st.confirm(ctx, now, a, s.message(o, c, notify.KindConfirmation, now), rem, due)
+		res, err := s.st.confirm(ctx, now, a, notify.Ref{Kind: notify.KindConfirmation, Subject: a.ID, Seq: a.Seq})
 		if err != nil {
 			return Appointment{}, err
 		}
 		if res == "ok" || res == "confirmed" {
-			c, _, err = s.Get(ctx, token)
+			c, _, err := s.Get(ctx, token)
 			return c, err
 		}
 		if res == "inactive" {
@@ -227,7 +233,7 @@ func (s *Bookings) sweepUnverified(ctx context.Context, o *Office, now time.Time
 		return err
 	}
 	for _, a := range appts {
-		if _, err := s.st.expire(ctx, now, a, emailHash(a.Email)); err != nil {
+		if _, err := s.st.expire(ctx, now, a); err != nil {
 			return err
 		}
 	}
@@ -258,7 +264,17 @@ func (s *Bookings) ByCode(ctx context.Context, officeID, code string) (Appointme
 	if c == "" {
 		return Appointment{}, false, nil
 	}
-	return s.st.appointmentByCode(ctx, o, c)
+	// A code is unique within its day: look in today's index first, then the
+	// days ahead (someone early by a day), then the days kept behind.
+	today := o.Today(s.clock.Now())
+	dates := []Date{today}
+	for d := today.AddDays(1); !o.LastDate(s.clock.Now()).Before(d); d = d.AddDays(1) {
+		dates = append(dates, d)
+	}
+	for i := 1; i <= o.RetentionDays+1; i++ {
+		dates = append(dates, today.AddDays(-i))
+	}
+	return s.st.appointmentByCode(ctx, o, c, dates)
 }
 
 // MarkCheckedIn records that the appointment's holder arrived at at; doing

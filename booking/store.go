@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -18,6 +21,22 @@ import (
 // redisStore keeps capacity records, holds and appointments in Redis.
 type redisStore struct {
 	rdb redis.UniversalClient
+	// reminderBatch bounds the appointments one reminder script looks at
+	// (0: reminderBatch); tests lower it.
+	reminderBatch int
+	// closures keeps, per office, the closures last read (*closureSnap): a
+	// booking starts from them instead of reading them first, because its
+	// script checks the closures version anyway and answers
+	// "closures_changed" when they are stale (then they are read again).
+	closures sync.Map
+}
+
+// closureSnap is an office's closures as read at version ver.
+type closureSnap struct {
+	ver    string
+	raw    map[string]string
+	all    []Closure
+	active []Closure
 }
 
 // snapshot is what availability needs, read in one round trip.
@@ -31,6 +50,16 @@ type snapshot struct {
 
 // readDays reads the closures and the capacity records of dates in one pipeline.
 func (s *redisStore) readDays(ctx context.Context, office string, dates []Date) (snapshot, error) {
+	return s.read(ctx, office, dates, false)
+}
+
+// readDaysVer is readDays with the per-date booking counts (snapshot.dayVer)
+// that a closure's script checks.
+func (s *redisStore) readDaysVer(ctx context.Context, office string, dates []Date) (snapshot, error) {
+	return s.read(ctx, office, dates, true)
+}
+
+func (s *redisStore) read(ctx context.Context, office string, dates []Date, dayVer bool) (snapshot, error) {
 	keys := make([]string, len(dates))
 	for i, d := range dates {
 		keys[i] = capKey(office, d)
@@ -38,7 +67,10 @@ func (s *redisStore) readDays(ctx context.Context, office string, dates []Date) 
 	pipe := s.rdb.Pipeline()
 	ver := pipe.Get(ctx, closuresVerKey(office))
 	cl := pipe.HGetAll(ctx, closuresKey(office))
-	dv := pipe.HGetAll(ctx, dayVerKey(office))
+	var dv *redis.MapStringStringCmd
+	if dayVer {
+		dv = pipe.HGetAll(ctx, dayVerKey(office))
+	}
 	var caps *redis.SliceCmd
 	if len(keys) > 0 {
 		caps = pipe.MGet(ctx, keys...)
@@ -50,15 +82,17 @@ func (s *redisStore) readDays(ctx context.Context, office string, dates []Date) 
 	if snap.closuresVer == "" {
 		snap.closuresVer = "0"
 	}
-	var err error
-	if snap.allClosures, err = decodeClosures(cl.Val()); err != nil {
+	c, err := s.decoded(office, snap.closuresVer, cl.Val())
+	if err != nil {
 		return snapshot{}, err
 	}
-	snap.closures = active(snap.allClosures)
-	snap.dayVer = map[Date]string{}
-	for k, v := range dv.Val() {
-		if d, err := ParseDate(k); err == nil {
-			snap.dayVer[d] = v
+	snap.allClosures, snap.closures = c.all, c.active
+	if dv != nil {
+		snap.dayVer = map[Date]string{}
+		for k, v := range dv.Val() {
+			if d, err := ParseDate(k); err == nil {
+				snap.dayVer[d] = v
+			}
 		}
 	}
 	if caps != nil {
@@ -69,6 +103,39 @@ func (s *redisStore) readDays(ctx context.Context, office string, dates []Date) 
 		}
 	}
 	return snap, nil
+}
+
+// decoded returns the closures of raw (the closures hash as read at version
+// ver), decoding them only when they differ from the ones last read, and
+// remembers them for cachedClosures.
+func (s *redisStore) decoded(office, ver string, raw map[string]string) (*closureSnap, error) {
+	if v, ok := s.closures.Load(office); ok {
+		if c := v.(*closureSnap); maps.Equal(c.raw, raw) {
+			if c.ver != ver {
+				c = &closureSnap{ver: ver, raw: c.raw, all: c.all, active: c.active}
+				s.closures.Store(office, c)
+			}
+			return c, nil
+		}
+	}
+	all, err := decodeClosures(raw)
+	if err != nil {
+		return nil, err
+	}
+	c := &closureSnap{ver: ver, raw: raw, all: all, active: active(all)}
+	s.closures.Store(office, c)
+	return c, nil
+}
+
+// cachedClosures is a snapshot without capacity records from the closures
+// last read, if any. Only for callers whose script checks the version.
+func (s *redisStore) cachedClosures(office string) (snapshot, bool) {
+	v, ok := s.closures.Load(office)
+	if !ok {
+		return snapshot{}, false
+	}
+	c := v.(*closureSnap)
+	return snapshot{closuresVer: c.ver, closures: c.active, allClosures: c.all}, true
 }
 
 // seatList encodes the seats of n units from first as "3,3,2".
@@ -82,6 +149,8 @@ func seatList(p DayPlan, first Unit, n int) string {
 
 // takeSeatsLua is shared by the scripts that take seats. It expects cap (key),
 // first (0-based unit), n and seats (list) and returns false when a unit is full.
+// It also holds the helpers of the e-mail limit: an address's field in
+// emailsKey lists the end times (Unix seconds) of its active appointments.
 const takeSeatsLua = `
 local function parse_seats(s)
   local t = {}
@@ -105,54 +174,76 @@ local function add_seats(cap, first, n, delta)
   end
   redis.call("SETRANGE", cap, first, table.concat(out))
 end
+local function ends_of(key, field)
+  local t = {}
+  local v = redis.call("HGET", key, field)
+  if v then for x in string.gmatch(v, "%d+") do t[#t + 1] = x end end
+  return t
+end
+local function ends_set(key, field, t)
+  if #t == 0 then redis.call("HDEL", key, field)
+  else redis.call("HSET", key, field, table.concat(t, ",")) end
+end
+local function ends_replace(key, field, old, new)
+  local t = ends_of(key, field)
+  for i = 1, #t do
+    if t[i] == old then
+      if new then t[i] = new else table.remove(t, i) end
+      ends_set(key, field, t)
+      return true
+    end
+  end
+  return false
+end
 `
 
 // bookCmd books an appointment: checks the closure version, takes the seats
 // (or consumes a matching hold), enforces the per-address limit, stores the
-// appointment, indexes it, and appends its mail to the outbox and its reminder
-// to the reminder index — all or nothing.
+// appointment, indexes it under its code in its day, and appends its mail to
+// the outbox — all or nothing.
 //
-//	KEYS[1] cap of the day        KEYS[2] appointment    KEYS[3] codes
-//	KEYS[4] day index             KEYS[5] e-mail index   KEYS[6] outbox
-//	KEYS[7] reminder index        KEYS[8] reminder msgs  KEYS[9] closures version
-//	KEYS[10] hold                 KEYS[11] holds index   KEYS[12] unverified index
-//	KEYS[13] appointments index   KEYS[14] idempotency record   KEYS[15] day versions
-//	ARGV[1] now ms                ARGV[2] expected closures version
-//	ARGV[3] first unit            ARGV[4] units          ARGV[5] seats list
+//	KEYS[1] cap of the day   KEYS[2] appointment   KEYS[3] day index (code -> id)
+//	KEYS[4] e-mail limits    KEYS[5] outbox        KEYS[6] closures version
+//	KEYS[7] hold             KEYS[8] holds index   KEYS[9] unverified index
+//	KEYS[10] idempotency record                   KEYS[11] day versions
+//	ARGV[1] now ms           ARGV[2] expected closures version
+//	ARGV[3] first unit       ARGV[4] units         ARGV[5] seats list
 //	ARGV[6] appointment fields (JSON object)
-//	ARGV[7] code                  ARGV[8] id             ARGV[9] e-mail limit
-//	ARGV[10] end ms               ARGV[11] start ms      ARGV[12] outbox message JSON
-//	ARGV[13] reminder due ms (0: none)  ARGV[14] reminder id  ARGV[15] reminder JSON
-//	ARGV[16] hold id ("" none)    ARGV[17] hold match "date|unit|units|service"
-//	ARGV[18] verify deadline ms (0: confirmed)
-//	ARGV[19] idempotency response JSON ("" none)  ARGV[20] idempotency ttl ms
-//	ARGV[21] cap time to live (ms)  ARGV[22] date
+//	ARGV[7] code             ARGV[8] id            ARGV[9] e-mail limit
+//	ARGV[10] e-mail field    ARGV[11] end (Unix s) ARGV[12] outbox entry (a notify.Ref)
+//	ARGV[13] hold id ("" none)  ARGV[14] hold match "date|unit|units|service"
+//	ARGV[15] verify deadline ms (0: confirmed)
+//	ARGV[16] idempotency response JSON ("" none)  ARGV[17] idempotency ttl ms
+//	ARGV[18] cap time to live (ms)  ARGV[19] date
 //
 // Returns "ok", or one of "closures_changed", "slot_taken", "email_limit",
 // "code_taken", "hold_mismatch".
 var bookCmd = redis.NewScript(takeSeatsLua + `
-if (redis.call("GET", KEYS[9]) or "0") ~= ARGV[2] then return "closures_changed" end
+if (redis.call("GET", KEYS[6]) or "0") ~= ARGV[2] then return "closures_changed" end
 local now, first, n = tonumber(ARGV[1]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local seats = parse_seats(ARGV[5])
 local held = false
-if ARGV[16] ~= "" then
-  local h = redis.call("HMGET", KEYS[10], "match", "expires")
+if ARGV[13] ~= "" then
+  local h = redis.call("HMGET", KEYS[7], "match", "expires")
   if h[1] then
-    if h[1] ~= ARGV[17] then return "hold_mismatch" end
+    if h[1] ~= ARGV[14] then return "hold_mismatch" end
     if tonumber(h[2]) > now then
       held = true
     else
       add_seats(KEYS[1], first, n, -1)
     end
-    redis.call("DEL", KEYS[10])
-    redis.call("ZREM", KEYS[11], ARGV[16])
+    redis.call("DEL", KEYS[7])
+    redis.call("ZREM", KEYS[8], ARGV[13])
   end
 end
 if not held and not seats_free(KEYS[1], first, n, seats) then
   return "slot_taken"
 end
-redis.call("ZREMRANGEBYSCORE", KEYS[5], "-inf", now)
-if redis.call("ZCARD", KEYS[5]) >= tonumber(ARGV[9]) then
+local ends, live = ends_of(KEYS[4], ARGV[10]), {}
+for _, e in ipairs(ends) do
+  if tonumber(e) * 1000 > now then live[#live + 1] = e end
+end
+if #live >= tonumber(ARGV[9]) then
   if held then add_seats(KEYS[1], first, n, -1) end
   return "email_limit"
 end
@@ -161,22 +252,19 @@ if redis.call("HSETNX", KEYS[3], ARGV[7], ARGV[8]) == 0 then
   return "code_taken"
 end
 if not held then add_seats(KEYS[1], first, n, 1) end
-redis.call("PEXPIRE", KEYS[1], ARGV[21])
+redis.call("PEXPIRE", KEYS[1], ARGV[18])
+live[#live + 1] = ARGV[11]
+ends_set(KEYS[4], ARGV[10], live)
 local f = cjson.decode(ARGV[6])
-for k, v in pairs(f) do redis.call("HSET", KEYS[2], k, v) end
-redis.call("HINCRBY", KEYS[15], ARGV[22], 1)
-redis.call("ZADD", KEYS[4], ARGV[11], ARGV[8])
-redis.call("ZADD", KEYS[5], ARGV[10], ARGV[8])
-redis.call("ZADD", KEYS[13], ARGV[10], ARGV[8])
-redis.call("XADD", KEYS[6], "*", "msg", ARGV[12])
-if tonumber(ARGV[13]) > 0 then
-  redis.call("ZADD", KEYS[7], ARGV[13], ARGV[14])
-  redis.call("HSET", KEYS[8], ARGV[14], ARGV[15])
-end
-if tonumber(ARGV[18]) > 0 then redis.call("ZADD", KEYS[12], ARGV[18], ARGV[8]) end
-if ARGV[19] ~= "" then
-  redis.call("HSET", KEYS[14], "state", "done", "status", "201", "response", ARGV[19])
-  redis.call("PEXPIRE", KEYS[14], ARGV[20])
+local args = {}
+for k, v in pairs(f) do args[#args + 1] = k; args[#args + 1] = v end
+redis.call("HSET", KEYS[2], unpack(args))
+redis.call("HINCRBY", KEYS[11], ARGV[19], 1)
+redis.call("XADD", KEYS[5], "*", "msg", ARGV[12])
+if tonumber(ARGV[15]) > 0 then redis.call("ZADD", KEYS[9], ARGV[15], ARGV[8]) end
+if ARGV[16] ~= "" then
+  redis.call("HSET", KEYS[10], "state", "done", "status", "201", "response", ARGV[16])
+  redis.call("PEXPIRE", KEYS[10], ARGV[17])
 end
 return "ok"
 `)
@@ -186,11 +274,8 @@ type bookArgs struct {
 	appt         Appointment
 	closuresVer  string
 	seats        string
-	emailHash    string
 	emailLimit   int
-	outbox       notify.Message
-	reminder     *notify.Message
-	reminderDue  time.Time
+	outbox       notify.Ref
 	holdID       string
 	idemKeyHash  string
 	idemResponse []byte
@@ -204,14 +289,6 @@ func holdMatch(d Date, u Unit, n int, service string) string {
 func (s *redisStore) book(ctx context.Context, now time.Time, a bookArgs) (string, error) {
 	o, ap := a.appt.Office, a.appt
 	fields, _ := json.Marshal(ap.fields())
-	msg, _ := json.Marshal(a.outbox)
-	var remDue int64
-	var remID string
-	var remMsg []byte
-	if a.reminder != nil {
-		remDue, remID = a.reminderDue.UnixMilli(), a.reminder.ID
-		remMsg, _ = json.Marshal(a.reminder)
-	}
 	var verifyBy int64
 	if !ap.VerifyBy.IsZero() {
 		verifyBy = ap.VerifyBy.UnixMilli()
@@ -220,12 +297,11 @@ func (s *redisStore) book(ctx context.Context, now time.Time, a bookArgs) (strin
 	if a.idemKeyHash != "" {
 		idemK = idemKey(o, a.idemKeyHash)
 	}
-	keys := []string{capKey(o, ap.Date), apptKey(o, ap.ID), codesKey(o), dayKey(o, ap.Date), emailKey(o, a.emailHash),
-		notify.OutboxKey(o), notify.ReminderKey(o), notify.ReminderMsgKey(o), closuresVerKey(o),
-		holdKey(o, orDash(a.holdID)), holdsKey(o), unverifiedKey(o), apptsKey(o), idemK, dayVerKey(o)}
+	keys := []string{capKey(o, ap.Date), apptKey(o, ap.ID), dayKey(o, ap.Date), emailsKey(o), notify.OutboxKey(o),
+		closuresVerKey(o), holdKey(o, orDash(a.holdID)), holdsKey(o), unverifiedKey(o), idemK, dayVerKey(o)}
 	res, err := bookCmd.Run(ctx, s.rdb, keys, now.UnixMilli(), a.closuresVer, int(ap.Unit), ap.Units, a.seats,
-		string(fields), ap.Code, ap.ID, a.emailLimit, ap.End.UnixMilli(), ap.Start.UnixMilli(), string(msg),
-		remDue, remID, string(remMsg), a.holdID, holdMatch(ap.Date, ap.Unit, ap.Units, ap.Service), verifyBy,
+		string(fields), ap.Code, ap.ID, a.emailLimit, emailField(ap.Email), ap.End.Unix(), a.outbox.Encode(),
+		a.holdID, holdMatch(ap.Date, ap.Unit, ap.Units, ap.Service), verifyBy,
 		string(a.idemResponse), idemTTL.Milliseconds(), ttlMillis(now, a.capExpiry), ap.Date.String()).Text()
 	if err != nil {
 		return "", store.Wrap("booking.book", err)
@@ -246,19 +322,16 @@ func (s *redisStore) getAppointment(ctx context.Context, o *Office, id string) (
 	if err != nil {
 		return Appointment{}, false, store.Wrap("booking.getAppointment", err)
 	}
-	a, ok := appointmentFrom(m, o.Location)
+	a, ok := appointmentFrom(m, o, id)
 	return a, ok, nil
 }
 
 // dayAppointments reads the appointments of a day, ordered by start.
 func (s *redisStore) dayAppointments(ctx context.Context, o *Office, d Date) ([]Appointment, error) {
-	ids, err := s.rdb.ZRange(ctx, dayKey(o.ID, d), 0, -1).Result()
-	if err != nil {
-		return nil, store.Wrap("booking.dayAppointments", err)
-	}
-	return s.appointments(ctx, o, ids)
+	return s.appointmentsOn(ctx, o, []Date{d})
 }
 
+// appointments reads the appointments of ids (missing ones are left out).
 func (s *redisStore) appointments(ctx context.Context, o *Office, ids []string) ([]Appointment, error) {
 	if len(ids) == 0 {
 		return nil, nil
@@ -272,24 +345,31 @@ func (s *redisStore) appointments(ctx context.Context, o *Office, ids []string) 
 		return nil, store.Wrap("booking.appointments", err)
 	}
 	out := make([]Appointment, 0, len(ids))
-	for _, c := range cmds {
-		if a, ok := appointmentFrom(c.Val(), o.Location); ok {
+	for i, c := range cmds {
+		if a, ok := appointmentFrom(c.Val(), o, ids[i]); ok {
 			out = append(out, a)
 		}
 	}
 	return out, nil
 }
 
-// appointmentByCode resolves an appointment code.
-func (s *redisStore) appointmentByCode(ctx context.Context, o *Office, code string) (Appointment, bool, error) {
-	id, err := s.rdb.HGet(ctx, codesKey(o.ID), code).Result()
-	if errors.Is(err, redis.Nil) {
-		return Appointment{}, false, nil
+// appointmentByCode finds a code in the day indexes of dates, in the order
+// given (a code is unique within its day; the caller puts today first).
+func (s *redisStore) appointmentByCode(ctx context.Context, o *Office, code string, dates []Date) (Appointment, bool, error) {
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.StringCmd, len(dates))
+	for i, d := range dates {
+		cmds[i] = pipe.HGet(ctx, dayKey(o.ID, d), code)
 	}
-	if err != nil {
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return Appointment{}, false, store.Wrap("booking.appointmentByCode", err)
 	}
-	return s.getAppointment(ctx, o, id)
+	for _, c := range cmds {
+		if id := c.Val(); id != "" {
+			return s.getAppointment(ctx, o, id)
+		}
+	}
+	return Appointment{}, false, nil
 }
 
 // ttlMillis is the time to live until t, at least a minute. Keys expire by
@@ -297,19 +377,40 @@ func (s *redisStore) appointmentByCode(ctx context.Context, o *Office, code stri
 // scripts work the same under a simulated clock.
 func ttlMillis(now, t time.Time) int64 { return max(t.Sub(now), time.Minute).Milliseconds() }
 
-// appointmentsOn reads the appointments of several days in two round trips.
-func (s *redisStore) appointmentsOn(ctx context.Context, o *Office, dates []Date) ([]Appointment, error) {
+// dayIDs reads the day indexes of dates in one round trip: the ids of each day.
+func (s *redisStore) dayIDs(ctx context.Context, office string, dates []Date) ([][]string, error) {
 	pipe := s.rdb.Pipeline()
 	cmds := make([]*redis.StringSliceCmd, len(dates))
 	for i, d := range dates {
-		cmds[i] = pipe.ZRange(ctx, dayKey(o.ID, d), 0, -1)
+		cmds[i] = pipe.HVals(ctx, dayKey(office, d))
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, store.Wrap("booking.appointmentsOn", err)
+		return nil, store.Wrap("booking.dayIDs", err)
+	}
+	out := make([][]string, len(dates))
+	for i, c := range cmds {
+		out[i] = c.Val()
+	}
+	return out, nil
+}
+
+// appointmentsOn reads the appointments of several days in two round trips,
+// ordered by start (then code).
+func (s *redisStore) appointmentsOn(ctx context.Context, o *Office, dates []Date) ([]Appointment, error) {
+	days, err := s.dayIDs(ctx, o.ID, dates)
+	if err != nil {
+		return nil, err
 	}
 	var ids []string
-	for _, c := range cmds {
-		ids = append(ids, c.Val()...)
+	for _, d := range days {
+		ids = append(ids, d...)
 	}
-	return s.appointments(ctx, o, ids)
+	out, err := s.appointments(ctx, o, ids)
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Start.Equal(out[j].Start) {
+			return out[i].Start.Before(out[j].Start)
+		}
+		return out[i].Code < out[j].Code
+	})
+	return out, err
 }

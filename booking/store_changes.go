@@ -21,52 +21,44 @@ const idemRunningTTL = 60 * time.Second
 
 // cancelCmd cancels an appointment if it is still in the expected state.
 //
-//	KEYS[1] appointment  KEYS[2] cap of its day  KEYS[3] e-mail index
-//	KEYS[4] outbox       KEYS[5] reminder index  KEYS[6] reminder msgs
-//	KEYS[7] unverified index  KEYS[8] delayed releases
+//	KEYS[1] appointment  KEYS[2] cap of its day  KEYS[3] e-mail limits
+//	KEYS[4] outbox       KEYS[5] unverified index  KEYS[6] delayed releases
 //	ARGV[1] now ms  ARGV[2] expected seq  ARGV[3] release seats (1/0)
-//	ARGV[4] outbox message JSON ("" none)  ARGV[5] reminder id  ARGV[6] reason
-//	ARGV[7] new seq  ARGV[8] id  ARGV[9] release at ms (0: now)  ARGV[10] release member prefix
+//	ARGV[4] outbox entry ("" none)  ARGV[5] reason  ARGV[6] new seq  ARGV[7] id
+//	ARGV[8] release at ms (0: now)  ARGV[9] release member prefix  ARGV[10] e-mail field
 //
-// A delayed release keeps the seats taken and queues them in KEYS[8] (see
+// A delayed release keeps the seats taken and queues them in KEYS[6] (see
 // releaseCmd); the sweeper gives them back when due.
 //
 // Returns "ok", "changed" (seq differs: read again) or "inactive".
 var cancelCmd = redis.NewScript(takeSeatsLua + `
-local a = redis.call("HMGET", KEYS[1], "status", "seq", "unit", "units")
+local a = redis.call("HMGET", KEYS[1], "s", "q", "u", "n", "e")
 if not a[1] then return "inactive" end
 if a[1] ~= "confirmed" and a[1] ~= "unverified" then return "inactive" end
 if a[2] ~= ARGV[2] then return "changed" end
 if ARGV[3] == "1" then
-  if ARGV[9] == "0" then add_seats(KEYS[2], tonumber(a[3]), tonumber(a[4]), -1)
-  else redis.call("ZADD", KEYS[8], ARGV[9], ARGV[10] .. "|" .. a[3] .. "|" .. a[4]) end
+  if ARGV[8] == "0" then add_seats(KEYS[2], tonumber(a[3]), tonumber(a[4]), -1)
+  else redis.call("ZADD", KEYS[6], ARGV[8], ARGV[9] .. "|" .. a[3] .. "|" .. a[4]) end
 end
-redis.call("HSET", KEYS[1], "status", "cancelled", "seq", ARGV[7], "cancel_reason", ARGV[6], "cancelled_at", ARGV[1])
-redis.call("ZREM", KEYS[3], ARGV[8])
-redis.call("ZREM", KEYS[7], ARGV[8])
-if ARGV[5] ~= "" then
-  redis.call("ZREM", KEYS[5], ARGV[5])
-  redis.call("HDEL", KEYS[6], ARGV[5])
-end
+redis.call("HSET", KEYS[1], "s", "cancelled", "q", ARGV[6], "x", ARGV[5], "xa", ARGV[1])
+ends_replace(KEYS[3], ARGV[10], a[5], nil)
+redis.call("ZREM", KEYS[5], ARGV[7])
 if ARGV[4] ~= "" then redis.call("XADD", KEYS[4], "*", "msg", ARGV[4]) end
 return "ok"
 `)
 
-func (s *redisStore) cancel(ctx context.Context, now time.Time, a Appointment, emailHash string, release bool,
-	msg *notify.Message, reminderID, reason string, releaseAt time.Time) (string, error) {
+// cancel runs cancelCmd; outbox is the encoded mail ("" none).
+func (s *redisStore) cancel(ctx context.Context, now time.Time, a Appointment, release bool, outbox, reason string,
+	releaseAt time.Time) (string, error) {
 	o := a.Office
-	var m []byte
-	if msg != nil {
-		m, _ = json.Marshal(msg)
-	}
 	rel := "0"
 	if release {
 		rel = "1"
 	}
-	res, err := cancelCmd.Run(ctx, s.rdb, []string{apptKey(o, a.ID), capKey(o, a.Date), emailKey(o, emailHash),
-		notify.OutboxKey(o), notify.ReminderKey(o), notify.ReminderMsgKey(o), unverifiedKey(o), releasesKey(o)},
-		now.UnixMilli(), a.Seq, rel, string(m), reminderID, reason, a.Seq+1, a.ID, releaseMillis(releaseAt),
-		releaseMember(a.Date)).Text()
+	res, err := cancelCmd.Run(ctx, s.rdb, []string{apptKey(o, a.ID), capKey(o, a.Date), emailsKey(o),
+		notify.OutboxKey(o), unverifiedKey(o), releasesKey(o)},
+		now.UnixMilli(), a.Seq, rel, outbox, reason, a.Seq+1, a.ID, releaseMillis(releaseAt),
+		releaseMember(a.Date), emailField(a.Email)).Text()
 	if err != nil {
 		return "", store.Wrap("booking.cancel", err)
 	}
@@ -77,98 +69,81 @@ func (s *redisStore) cancel(ctx context.Context, now time.Time, a Appointment, e
 // the old ones, or changes nothing.
 //
 //	KEYS[1] appointment  KEYS[2] old cap  KEYS[3] new cap  KEYS[4] old day index
-//	KEYS[5] new day index  KEYS[6] e-mail index  KEYS[7] outbox  KEYS[8] reminder index
-//	KEYS[9] reminder msgs  KEYS[10] closures version  KEYS[11] appointments index
-//	KEYS[12] day versions  KEYS[13] delayed releases
+//	KEYS[5] new day index  KEYS[6] e-mail limits  KEYS[7] outbox
+//	KEYS[8] closures version  KEYS[9] day versions  KEYS[10] delayed releases
 //	ARGV[1] now ms  ARGV[2] expected seq  ARGV[3] expected closures version
 //	ARGV[4] new first unit  ARGV[5] units  ARGV[6] seats list  ARGV[7] release old (1/0)
-//	ARGV[8] new start ms  ARGV[9] new end ms  ARGV[10] changed fields JSON
-//	ARGV[11] outbox JSON  ARGV[12] old reminder id  ARGV[13] new reminder id
-//	ARGV[14] new reminder due ms (0 none)  ARGV[15] new reminder JSON  ARGV[16] id
-//	ARGV[17] cap time to live (ms)  ARGV[18] new date
-//	ARGV[19] release old at ms (0: now)  ARGV[20] release member prefix
+//	ARGV[8] changed fields JSON  ARGV[9] outbox entry  ARGV[10] id
+//	ARGV[11] cap time to live (ms)  ARGV[12] new date
+//	ARGV[13] release old at ms (0: now)  ARGV[14] release member prefix
+//	ARGV[15] e-mail field  ARGV[16] new end (Unix s)  ARGV[17] old code  ARGV[18] new code
 //
 // An appointment cancelled by a closure may be rebooked this way too (the
 // one-click links of the closure mail): it becomes confirmed again; its old
 // seats were freed by the closure already.
 //
-// Returns "ok", "changed", "inactive", "closures_changed" or "slot_taken".
+// Returns "ok", "changed", "inactive", "closures_changed", "slot_taken" or
+// "code_taken" (the new day has another appointment with this code).
 var rescheduleCmd = redis.NewScript(takeSeatsLua + `
-local a = redis.call("HMGET", KEYS[1], "status", "seq", "unit", "units", "cancel_reason")
+local a = redis.call("HMGET", KEYS[1], "s", "q", "u", "n", "x", "e")
 if not a[1] then return "inactive" end
 local rebook = a[1] == "cancelled" and a[5] and string.sub(a[5], 1, 8) == "closure:"
 if a[1] ~= "confirmed" and a[1] ~= "unverified" and not rebook then return "inactive" end
 if a[2] ~= ARGV[2] then return "changed" end
-if (redis.call("GET", KEYS[10]) or "0") ~= ARGV[3] then return "closures_changed" end
+if (redis.call("GET", KEYS[8]) or "0") ~= ARGV[3] then return "closures_changed" end
+local owner = redis.call("HGET", KEYS[5], ARGV[18])
+if owner and owner ~= ARGV[10] then return "code_taken" end
 local first, n = tonumber(ARGV[4]), tonumber(ARGV[5])
 if not seats_free(KEYS[3], first, n, parse_seats(ARGV[6])) then return "slot_taken" end
 add_seats(KEYS[3], first, n, 1)
-redis.call("PEXPIRE", KEYS[3], ARGV[17])
-redis.call("HINCRBY", KEYS[12], ARGV[18], 1)
+redis.call("PEXPIRE", KEYS[3], ARGV[11])
+redis.call("HINCRBY", KEYS[9], ARGV[12], 1)
 if ARGV[7] == "1" and not rebook then
-  if ARGV[19] == "0" then add_seats(KEYS[2], tonumber(a[3]), tonumber(a[4]), -1)
-  else redis.call("ZADD", KEYS[13], ARGV[19], ARGV[20] .. "|" .. a[3] .. "|" .. a[4]) end
+  if ARGV[13] == "0" then add_seats(KEYS[2], tonumber(a[3]), tonumber(a[4]), -1)
+  else redis.call("ZADD", KEYS[10], ARGV[13], ARGV[14] .. "|" .. a[3] .. "|" .. a[4]) end
 end
-local f = cjson.decode(ARGV[10])
-for k, v in pairs(f) do redis.call("HSET", KEYS[1], k, v) end
-redis.call("ZREM", KEYS[4], ARGV[16])
-redis.call("ZADD", KEYS[5], ARGV[8], ARGV[16])
+local f = cjson.decode(ARGV[8])
+local args = {}
+for k, v in pairs(f) do args[#args + 1] = k; args[#args + 1] = v end
+redis.call("HSET", KEYS[1], unpack(args))
+if redis.call("HGET", KEYS[4], ARGV[17]) == ARGV[10] then redis.call("HDEL", KEYS[4], ARGV[17]) end
+redis.call("HSET", KEYS[5], ARGV[18], ARGV[10])
 if rebook then
-  redis.call("HSET", KEYS[1], "status", "confirmed", "cancel_reason", "")
-  redis.call("ZADD", KEYS[6], ARGV[9], ARGV[16])
-elseif redis.call("ZSCORE", KEYS[6], ARGV[16]) then
-  redis.call("ZADD", KEYS[6], ARGV[9], ARGV[16])
+  redis.call("HSET", KEYS[1], "s", "confirmed")
+  redis.call("HDEL", KEYS[1], "x")
+  local t = ends_of(KEYS[6], ARGV[15])
+  t[#t + 1] = ARGV[16]
+  ends_set(KEYS[6], ARGV[15], t)
+else
+  ends_replace(KEYS[6], ARGV[15], a[6], ARGV[16])
 end
-redis.call("ZADD", KEYS[11], ARGV[9], ARGV[16])
-if ARGV[12] ~= "" then
-  redis.call("ZREM", KEYS[8], ARGV[12])
-  redis.call("HDEL", KEYS[9], ARGV[12])
-end
-if tonumber(ARGV[14]) > 0 then
-  redis.call("ZADD", KEYS[8], ARGV[14], ARGV[13])
-  redis.call("HSET", KEYS[9], ARGV[13], ARGV[15])
-end
-redis.call("XADD", KEYS[7], "*", "msg", ARGV[11])
+redis.call("XADD", KEYS[7], "*", "msg", ARGV[9])
 return "ok"
 `)
 
 type rescheduleArgs struct {
-	old, new      Appointment
-	emailHash     string
-	closuresVer   string
-	seats         string
-	releaseOld    bool
-	msg           notify.Message
-	oldReminderID string
-	reminder      *notify.Message
-	reminderDue   time.Time
-	capExpiry     time.Time
-	releaseAt     time.Time // of the old seats; zero: now
+	old, new    Appointment
+	closuresVer string
+	seats       string
+	releaseOld  bool
+	outbox      notify.Ref
+	capExpiry   time.Time
+	releaseAt   time.Time // of the old seats; zero: now
 }
 
 func (s *redisStore) reschedule(ctx context.Context, now time.Time, r rescheduleArgs) (string, error) {
 	o, a := r.old.Office, r.new
-	fields, _ := json.Marshal(map[string]string{"start": a.Start.Format(time.RFC3339), "end": a.End.Format(time.RFC3339),
-		"date": a.Date.String(), "unit": itoa(int(a.Unit)), "units": itoa(a.Units), "seq": itoa(a.Seq)})
-	msg, _ := json.Marshal(r.msg)
-	var remDue int64
-	var remID string
-	var remMsg []byte
-	if r.reminder != nil {
-		remDue, remID = r.reminderDue.UnixMilli(), r.reminder.ID
-		remMsg, _ = json.Marshal(r.reminder)
-	}
+	fields, _ := json.Marshal(map[string]string{fStart: unixText(a.Start), fEnd: unixText(a.End),
+		fUnit: itoa(int(a.Unit)), fUnits: itoa(a.Units), fSeq: itoa(a.Seq), fCode: a.Code, fChanged: unixText(a.Changed)})
 	rel := "0"
 	if r.releaseOld {
 		rel = "1"
 	}
 	keys := []string{apptKey(o, a.ID), capKey(o, r.old.Date), capKey(o, a.Date), dayKey(o, r.old.Date), dayKey(o, a.Date),
-		emailKey(o, r.emailHash), notify.OutboxKey(o), notify.ReminderKey(o), notify.ReminderMsgKey(o),
-		closuresVerKey(o), apptsKey(o), dayVerKey(o), releasesKey(o)}
+		emailsKey(o), notify.OutboxKey(o), closuresVerKey(o), dayVerKey(o), releasesKey(o)}
 	res, err := rescheduleCmd.Run(ctx, s.rdb, keys, now.UnixMilli(), r.old.Seq, r.closuresVer, int(a.Unit), a.Units,
-		r.seats, rel, a.Start.UnixMilli(), a.End.UnixMilli(), string(fields), string(msg), r.oldReminderID, remID,
-		remDue, string(remMsg), a.ID, ttlMillis(now, r.capExpiry), a.Date.String(), releaseMillis(r.releaseAt),
-		releaseMember(r.old.Date)).Text()
+		r.seats, rel, string(fields), r.outbox.Encode(), a.ID, ttlMillis(now, r.capExpiry), a.Date.String(),
+		releaseMillis(r.releaseAt), releaseMember(r.old.Date), emailField(a.Email), a.End.Unix(), r.old.Code, a.Code).Text()
 	if err != nil {
 		return "", store.Wrap("booking.reschedule", err)
 	}
@@ -274,42 +249,26 @@ func (s *redisStore) expiredHolds(ctx context.Context, office string, now time.T
 // confirmCmd turns an unverified appointment into a confirmed one.
 //
 //	KEYS[1] appointment  KEYS[2] unverified index  KEYS[3] outbox
-//	KEYS[4] reminder index  KEYS[5] reminder msgs
-//	ARGV[1] now ms  ARGV[2] expected seq  ARGV[3] outbox JSON  ARGV[4] reminder id
-//	ARGV[5] reminder due ms (0 none)  ARGV[6] reminder JSON  ARGV[7] id
+//	ARGV[1] now ms  ARGV[2] expected seq  ARGV[3] outbox entry  ARGV[4] id  ARGV[5] now (Unix s)
 //
 // Returns "ok", "changed", "confirmed" (already) or "inactive".
 var confirmCmd = redis.NewScript(`
-local a = redis.call("HMGET", KEYS[1], "status", "seq")
+local a = redis.call("HMGET", KEYS[1], "s", "q")
 if not a[1] then return "inactive" end
 if a[1] == "confirmed" then return "confirmed" end
 if a[1] ~= "unverified" then return "inactive" end
 if a[2] ~= ARGV[2] then return "changed" end
-redis.call("HSET", KEYS[1], "status", "confirmed", "confirmed_at", ARGV[1])
-redis.call("HDEL", KEYS[1], "verify_by")
-redis.call("ZREM", KEYS[2], ARGV[7])
+redis.call("HSET", KEYS[1], "s", "confirmed", "ca", ARGV[1], "g", ARGV[5])
+redis.call("HDEL", KEYS[1], "vb")
+redis.call("ZREM", KEYS[2], ARGV[4])
 redis.call("XADD", KEYS[3], "*", "msg", ARGV[3])
-if tonumber(ARGV[5]) > 0 then
-  redis.call("ZADD", KEYS[4], ARGV[5], ARGV[4])
-  redis.call("HSET", KEYS[5], ARGV[4], ARGV[6])
-end
 return "ok"
 `)
 
-func (s *redisStore) confirm(ctx context.Context, now time.Time, a Appointment, msg notify.Message,
-	reminder *notify.Message, reminderDue time.Time) (string, error) {
+func (s *redisStore) confirm(ctx context.Context, now time.Time, a Appointment, outbox notify.Ref) (string, error) {
 	o := a.Office
-	m, _ := json.Marshal(msg)
-	var remDue int64
-	var remID string
-	var remMsg []byte
-	if reminder != nil {
-		remDue, remID = reminderDue.UnixMilli(), reminder.ID
-		remMsg, _ = json.Marshal(reminder)
-	}
-	res, err := confirmCmd.Run(ctx, s.rdb, []string{apptKey(o, a.ID), unverifiedKey(o), notify.OutboxKey(o),
-		notify.ReminderKey(o), notify.ReminderMsgKey(o)}, now.UnixMilli(), a.Seq, string(m), remID, remDue,
-		string(remMsg), a.ID).Text()
+	res, err := confirmCmd.Run(ctx, s.rdb, []string{apptKey(o, a.ID), unverifiedKey(o), notify.OutboxKey(o)},
+		now.UnixMilli(), a.Seq, outbox.Encode(), a.ID, now.Unix()).Text()
 	if err != nil {
 		return "", store.Wrap("booking.confirm", err)
 	}
@@ -325,12 +284,12 @@ func (s *redisStore) expiredUnverified(ctx context.Context, office string, now t
 
 // expireCmd ends an unverified appointment whose deadline passed.
 //
-//	KEYS[1] appointment  KEYS[2] cap of its day  KEYS[3] e-mail index  KEYS[4] unverified index
-//	ARGV[1] now ms  ARGV[2] id
+//	KEYS[1] appointment  KEYS[2] cap of its day  KEYS[3] e-mail limits  KEYS[4] unverified index
+//	ARGV[1] now ms  ARGV[2] id  ARGV[3] e-mail field
 //
 // Returns 1 if expired, 0 otherwise.
 var expireCmd = redis.NewScript(takeSeatsLua + `
-local a = redis.call("HMGET", KEYS[1], "status", "verify_by", "unit", "units")
+local a = redis.call("HMGET", KEYS[1], "s", "e", "u", "n")
 local score = redis.call("ZSCORE", KEYS[4], ARGV[2])
 if a[1] ~= "unverified" then
   redis.call("ZREM", KEYS[4], ARGV[2])
@@ -338,16 +297,16 @@ if a[1] ~= "unverified" then
 end
 if not score or tonumber(score) > tonumber(ARGV[1]) then return 0 end
 add_seats(KEYS[2], tonumber(a[3]), tonumber(a[4]), -1)
-redis.call("HSET", KEYS[1], "status", "expired", "cancel_reason", "unverified")
-redis.call("ZREM", KEYS[3], ARGV[2])
+redis.call("HSET", KEYS[1], "s", "expired", "x", "unverified")
+ends_replace(KEYS[3], ARGV[3], a[2], nil)
 redis.call("ZREM", KEYS[4], ARGV[2])
 return 1
 `)
 
-func (s *redisStore) expire(ctx context.Context, now time.Time, a Appointment, emailHash string) (bool, error) {
+func (s *redisStore) expire(ctx context.Context, now time.Time, a Appointment) (bool, error) {
 	o := a.Office
-	n, err := expireCmd.Run(ctx, s.rdb, []string{apptKey(o, a.ID), capKey(o, a.Date), emailKey(o, emailHash),
-		unverifiedKey(o)}, now.UnixMilli(), a.ID).Int()
+	n, err := expireCmd.Run(ctx, s.rdb, []string{apptKey(o, a.ID), capKey(o, a.Date), emailsKey(o),
+		unverifiedKey(o)}, now.UnixMilli(), a.ID, emailField(a.Email)).Int()
 	if err != nil {
 		return false, store.Wrap("booking.expire", err)
 	}
@@ -406,7 +365,7 @@ func (s *redisStore) idemForget(ctx context.Context, office, keyHash string) err
 // Returns 1 if recorded, 0 if it was already or the appointment is gone.
 var markCheckedInCmd = redis.NewScript(`
 if redis.call("EXISTS", KEYS[1]) == 0 then return 0 end
-return redis.call("HSETNX", KEYS[1], "checked_in_at", ARGV[1])
+return redis.call("HSETNX", KEYS[1], "ci", ARGV[1])
 `)
 
 func (s *redisStore) markCheckedIn(ctx context.Context, office, id string, at time.Time) error {

@@ -20,17 +20,15 @@ import (
 // of the closure's days (bookings raise them).
 //
 //	KEYS[1] closures  KEYS[2] closures version  KEYS[3] day versions
-//	KEYS[4] outbox  KEYS[5] events  KEYS[6] reminder index  KEYS[7] reminder msgs
-//	KEYS[8] unverified index
-//	then per appointment i (from 0): KEYS[9+3i] appointment, KEYS[10+3i] cap of
-//	its day, KEYS[11+3i] its e-mail index
+//	KEYS[4] outbox  KEYS[5] events  KEYS[6] unverified index  KEYS[7] e-mail limits
+//	then per appointment i (from 0): KEYS[8+2i] appointment, KEYS[9+2i] cap of its day
 //	ARGV[1] now ms  ARGV[2] expected closures version  ARGV[3] closure id
 //	ARGV[4] closure JSON  ARGV[5] expected day versions "date=n,date=n"
 //	ARGV[6] event JSON ("" none)  ARGV[7] event stream max length
 //	ARGV[8] number of appointments
 //	then per appointment i: ARGV[9+6i] id, ARGV[10+6i] expected seq,
 //	ARGV[11+6i] release seats (1/0), ARGV[12+6i] outbox JSON ("" none),
-//	ARGV[13+6i] reminder id, ARGV[14+6i] cancel reason
+//	ARGV[13+6i] e-mail field, ARGV[14+6i] cancel reason
 //
 // Returns "ok", or "changed" when anything moved since the caller read it.
 var putClosureCmd = redis.NewScript(takeSeatsLua + `
@@ -41,22 +39,19 @@ for pair in string.gmatch(ARGV[5], "[^,]+") do
 end
 local count = tonumber(ARGV[8])
 for i = 0, count - 1 do
-  local a = redis.call("HMGET", KEYS[9 + 3 * i], "status", "seq")
+  local a = redis.call("HMGET", KEYS[8 + 2 * i], "s", "q")
   if (a[1] ~= "confirmed" and a[1] ~= "unverified") or a[2] ~= ARGV[10 + 6 * i] then return "changed" end
 end
 for i = 0, count - 1 do
-  local ak, ck, ek = KEYS[9 + 3 * i], KEYS[10 + 3 * i], KEYS[11 + 3 * i]
+  local ak, ck = KEYS[8 + 2 * i], KEYS[9 + 2 * i]
   local id, seq = ARGV[9 + 6 * i], tonumber(ARGV[10 + 6 * i])
+  local u = redis.call("HMGET", ak, "u", "n", "e")
   if ARGV[11 + 6 * i] == "1" then
-    local u = redis.call("HMGET", ak, "unit", "units")
     add_seats(ck, tonumber(u[1]), tonumber(u[2]), -1)
   end
-  redis.call("HSET", ak, "status", "cancelled", "seq", seq + 1, "cancel_reason", ARGV[14 + 6 * i], "cancelled_at", ARGV[1])
-  redis.call("ZREM", ek, id)
-  redis.call("ZREM", KEYS[8], id)
-  local rid = ARGV[13 + 6 * i]
-  redis.call("ZREM", KEYS[6], rid)
-  redis.call("HDEL", KEYS[7], rid)
+  redis.call("HSET", ak, "s", "cancelled", "q", seq + 1, "x", ARGV[14 + 6 * i], "xa", ARGV[1])
+  ends_replace(KEYS[7], ARGV[13 + 6 * i], u[3], nil)
+  redis.call("ZREM", KEYS[6], id)
   if ARGV[12 + 6 * i] ~= "" then redis.call("XADD", KEYS[4], "*", "msg", ARGV[12 + 6 * i]) end
 end
 redis.call("HSET", KEYS[1], ARGV[3], ARGV[4])
@@ -91,11 +86,11 @@ func (s *redisStore) putClosure(ctx context.Context, now time.Time, office strin
 	}
 	sort.Strings(pairs)
 	keys := []string{closuresKey(office), closuresVerKey(office), dayVerKey(office), notify.OutboxKey(office),
-		events.Key(office), notify.ReminderKey(office), notify.ReminderMsgKey(office), unverifiedKey(office)}
+		events.Key(office), unverifiedKey(office), emailsKey(office)}
 	args := []any{now.UnixMilli(), closuresVer, c.ID, string(rec), strings.Join(pairs, ","), string(ev), events.MaxLen, len(cancels)}
 	for _, x := range cancels {
 		a := x.appt
-		keys = append(keys, apptKey(office, a.ID), capKey(office, a.Date), emailKey(office, emailHash(a.Email)))
+		keys = append(keys, apptKey(office, a.ID), capKey(office, a.Date))
 		var m []byte
 		if x.msg != nil {
 			m, _ = json.Marshal(x.msg)
@@ -104,7 +99,7 @@ func (s *redisStore) putClosure(ctx context.Context, now time.Time, office strin
 		if x.release {
 			rel = "1"
 		}
-		args = append(args, a.ID, a.Seq, rel, string(m), reminderID(a), "closure:"+c.ID)
+		args = append(args, a.ID, a.Seq, rel, string(m), emailField(a.Email), "closure:"+c.ID)
 	}
 	res, err := putClosureCmd.Run(ctx, s.rdb, keys, args...).Text()
 	if err != nil {

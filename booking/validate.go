@@ -99,10 +99,11 @@ func cleanLocale(v, def string) (string, error) {
 	return "", apperr.Invalid("locale", "invalid_locale", "Die Sprache ist de oder en.", "The locale is de or en.")
 }
 
-// emailHash is the form in which an address is indexed.
-func emailHash(email string) string {
+// emailField is the form in which an address is indexed in emailsKey: 96
+// bits of its SHA-256 (a collision merely shares a limit), 16 characters.
+func emailField(email string) string {
 	sum := sha256.Sum256([]byte(strings.ToLower(email)))
-	return hex.EncodeToString(sum[:16])
+	return base64.RawURLEncoding.EncodeToString(sum[:12])
 }
 
 // codeAlphabet leaves out letters and digits that are easily confused

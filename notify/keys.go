@@ -16,16 +16,6 @@ func SentKey(office, messageID string) string {
 	return "rathaus:{" + office + "}:outbox:sent:" + messageID
 }
 
-// ReminderKey is the office's sorted set of pending reminders: member is the
-// reminder's message id, score its due time in Unix milliseconds. A domain
-// script that books an appointment ZADDs here and HSETs the rendered Message
-// JSON under the same member in ReminderMsgKey; cancelling or moving removes or
-// replaces both. The reminder job moves due entries into the outbox atomically.
-func ReminderKey(office string) string { return "rathaus:{" + office + "}:reminders" }
-
-// ReminderMsgKey is the office's hash from reminder message id to Message JSON.
-func ReminderMsgKey(office string) string { return "rathaus:{" + office + "}:reminders:msg" }
-
 // RetryKey is the office's sorted set of outbox messages waiting for their
 // next try after a failure: member is "<failed attempts>:<Message JSON>",
 // score the due time in Unix milliseconds. The worker moves due members back

@@ -8,8 +8,6 @@ func TestKeys(t *testing.T) {
 		{DeadLetterKey("geesthacht"), "rathaus:{geesthacht}:outbox:dead"},
 		{RetryKey("geesthacht"), "rathaus:{geesthacht}:outbox:retry"},
 		{SentKey("geesthacht", "m-1"), "rathaus:{geesthacht}:outbox:sent:m-1"},
-		{ReminderKey("geesthacht"), "rathaus:{geesthacht}:reminders"},
-		{ReminderMsgKey("geesthacht"), "rathaus:{geesthacht}:reminders:msg"},
 		{SchedLockKey("reminders:geesthacht", "20261025T0230"), "rathaus:{sched:reminders:geesthacht}:lock:20261025T0230"},
 		{SchedLastKey("reminders:geesthacht"), "rathaus:{sched:reminders:geesthacht}:last"},
 	}

@@ -9,6 +9,7 @@ type Metrics struct {
 	Retried      *prometheus.CounterVec
 	DeadLettered *prometheus.CounterVec
 	Reclaimed    *prometheus.CounterVec
+	Dropped      *prometheus.CounterVec
 	Backlog      *prometheus.GaugeVec
 }
 
@@ -24,11 +25,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Retried:      counter("retried_total", "Failed mails scheduled for another try."),
 		DeadLettered: counter("dead_lettered_total", "Mails moved to the dead-letter stream."),
 		Reclaimed:    counter("reclaimed_total", "Outbox entries taken over from a worker that stopped."),
+		Dropped:      counter("dropped_total", "Referenced mails not sent because their record was deleted or a later change superseded them."),
 		Backlog: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "rathaus", Subsystem: "notify",
 			Name: "backlog", Help: "Mails waiting in the outbox or for a retry."}, []string{"office"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Sent, m.Failed, m.Retried, m.DeadLettered, m.Reclaimed, m.Backlog)
+		reg.MustRegister(m.Sent, m.Failed, m.Retried, m.DeadLettered, m.Reclaimed, m.Dropped, m.Backlog)
 	}
 	return m
 }

@@ -17,7 +17,7 @@ import (
 // entry is one outbox stream entry as the worker sees it.
 type entry struct {
 	ID string
-	// Raw is the Message JSON (field "msg").
+	// Raw is the Message JSON or an encoded Ref (field "msg").
 	Raw string
 	// Attempts is how often sending it failed before (field "attempt", 0 when absent).
 	Attempts int
@@ -238,10 +238,8 @@ const forgetScan = 100000
 // outbox are left to be sent (the cancellation that the erasure causes is one).
 func ForgetMessages(ctx context.Context, rdb redis.UniversalClient, office, idPrefix string) error {
 	mine := func(raw string) bool {
-		var m struct {
-			ID string `json:"id"`
-		}
-		return json.Unmarshal([]byte(raw), &m) == nil && strings.HasPrefix(m.ID, idPrefix)
+		id := entryID(raw)
+		return id != "" && strings.HasPrefix(id, idPrefix)
 	}
 	dead, err := rdb.XRangeN(ctx, DeadLetterKey(office), "-", "+", forgetScan).Result()
 	if err != nil {

@@ -28,6 +28,8 @@ type WorkerConfig struct {
 	// Consumer names the worker in the consumer group; unique per process.
 	Consumer string
 	Sender   Sender
+	// Resolver builds the Messages of Ref entries (booking's appointments).
+	Resolver Resolver
 	Clock    clock.Clock
 	Metrics  *Metrics
 	Log      *slog.Logger
@@ -42,7 +44,10 @@ type WorkerConfig struct {
 	Block time.Duration
 	// Batch is how many entries one read takes (16).
 	Batch int
-	// SentTTL is how long the sent marker lives (24 h).
+	// SentTTL is how long the sent marker lives (1 h): long enough for an
+	// entry whose acknowledgement failed to be taken over (ClaimIdle) and
+	// recognised as sent; every marker costs about 100 bytes of Redis, and a
+	// rush sends tens of thousands an hour.
 	SentTTL time.Duration
 }
 
@@ -59,7 +64,7 @@ func (c *WorkerConfig) defaults() {
 	set(&c.MaxBackoff, time.Hour)
 	set(&c.ClaimIdle, 5*time.Minute)
 	set(&c.Block, 2*time.Second)
-	set(&c.SentTTL, 24*time.Hour)
+	set(&c.SentTTL, time.Hour)
 	if c.Batch <= 0 {
 		c.Batch = 16
 	}
@@ -95,7 +100,7 @@ type Worker struct {
 func NewWorker(rdb redis.UniversalClient, cfg WorkerConfig) *Worker {
 	cfg.defaults()
 	m := cfg.Metrics // every series shows from the start, at 0
-	for _, c := range []*prometheus.CounterVec{m.Sent, m.Failed, m.Retried, m.DeadLettered, m.Reclaimed} {
+	for _, c := range []*prometheus.CounterVec{m.Sent, m.Failed, m.Retried, m.DeadLettered, m.Reclaimed, m.Dropped} {
 		c.WithLabelValues(cfg.Office)
 	}
 	m.Backlog.WithLabelValues(cfg.Office)
@@ -209,12 +214,31 @@ func isNoGroup(err error) bool {
 // store error: the entry stays pending and is taken over later.
 func (w *Worker) handle(ctx context.Context, e entry) error {
 	var msg Message
-	if err := json.Unmarshal([]byte(e.Raw), &msg); err != nil || msg.ID == "" {
+	ref, isRef := ParseRef(e.Raw)
+	if isRef {
+		msg.ID = ref.MessageID()
+	} else if err := json.Unmarshal([]byte(e.Raw), &msg); err != nil || msg.ID == "" {
 		return w.fail(ctx, e, fmt.Errorf("%w: entry %s is no message JSON", ErrInvalidMessage, e.ID))
 	}
 	sent, err := w.st.wasSent(ctx, msg.ID)
 	if err != nil {
 		return fmt.Errorf("notify.Worker: %w", err)
+	}
+	if !sent && isRef {
+		if w.cfg.Resolver == nil {
+			return w.fail(ctx, e, ErrNoResolver)
+		}
+		m, ok, err := w.cfg.Resolver.Resolve(ctx, w.cfg.Office, ref)
+		if err != nil {
+			return fmt.Errorf("notify.Worker: resolving %s: %w", msg.ID, err)
+		}
+		if !ok {
+			w.cfg.Metrics.Dropped.WithLabelValues(w.cfg.Office).Inc()
+			w.cfg.Log.Info("notify: mail no longer needed, dropping", "office", w.cfg.Office, "id", msg.ID)
+			return w.retryStore(func() error { return w.st.ack(context.WithoutCancel(ctx), e) })
+		}
+		m.ID = msg.ID
+		msg = m
 	}
 	if !sent {
 		if err := w.send(ctx, msg); err != nil {

@@ -26,10 +26,10 @@ func addReminder(t *testing.T, rdb redis.UniversalClient, id string, due time.Ti
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := rdb.ZAdd(ctx, ReminderKey("geesthacht"), redis.Z{Score: float64(due.UnixMilli()), Member: id}).Err(); err != nil {
+	if err := rdb.ZAdd(ctx, testDueKey("geesthacht"), redis.Z{Score: float64(due.UnixMilli()), Member: id}).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if err := rdb.HSet(ctx, ReminderMsgKey("geesthacht"), id, raw).Err(); err != nil {
+	if err := rdb.HSet(ctx, testDueMsgKey("geesthacht"), id, raw).Err(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -93,8 +93,8 @@ func TestScheduler_TwoInstances(t *testing.T) {
 	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
 		clk := clock.NewSimulated(time.Date(2026, 10, 24, 0, 0, 0, 0, berlin))
 		var log runLog
-		a := newTestScheduler(t, st.Client, clk, "a", ReminderJob(st.Client, "geesthacht", berlin), log.job("tick", "* * * * *", "a"))
-		b := newTestScheduler(t, st.Client, clk, "b", ReminderJob(st.Client, "geesthacht", berlin), log.job("tick", "* * * * *", "b"))
+		a := newTestScheduler(t, st.Client, clk, "a", dueJob(st.Client, "geesthacht", berlin), log.job("tick", "* * * * *", "a"))
+		b := newTestScheduler(t, st.Client, clk, "b", dueJob(st.Client, "geesthacht", berlin), log.job("tick", "* * * * *", "b"))
 		var want []string
 		for i := range 20 {
 			id := "rem-" + string(rune('a'+i))
@@ -126,7 +126,7 @@ func TestScheduler_TwoInstances(t *testing.T) {
 			}
 			seen[r] = true
 		}
-		if n := st.Client.ZCard(ctx, ReminderKey("geesthacht")).Val() + st.Client.HLen(ctx, ReminderMsgKey("geesthacht")).Val(); n != 0 {
+		if n := st.Client.ZCard(ctx, testDueKey("geesthacht")).Val() + st.Client.HLen(ctx, testDueMsgKey("geesthacht")).Val(); n != 0 {
 			t.Errorf("%d reminder keys left", n)
 		}
 		// Two workers (one per replica) send them: each arrives once.
@@ -192,7 +192,7 @@ func TestScheduler_DSTReminders(t *testing.T) {
 				addReminder(t, st.Client, "r", due)
 				clk := clock.NewSimulated(due.Add(-90 * time.Minute))
 				var log runLog
-				s := newTestScheduler(t, st.Client, clk, "a", ReminderJob(st.Client, "geesthacht", berlin), log.job("tick-"+tt.name, "* * * * *", "a"))
+				s := newTestScheduler(t, st.Client, clk, "a", dueJob(st.Client, "geesthacht", berlin), log.job("tick-"+tt.name, "* * * * *", "a"))
 				s.exec(ctx)
 				for clk.Now().Before(due.Add(2 * time.Minute)) {
 					clk.Advance(time.Minute)
