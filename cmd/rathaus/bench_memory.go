@@ -11,7 +11,7 @@ import (
 	"github.com/rathaus/rathaus/notify"
 )
 
-// benchMemory draws 500 tickets and measures memory per ticket; then it
+// benchMemory draws 1,000 tickets and measures memory per ticket; then it
 // books appointments in stages (1,000, 10,000, 100,000 … up to
 // --memory-appointments) and after each stage measures Redis memory per
 // appointment and the availability of 8 weeks, so that the table shows how
@@ -22,12 +22,14 @@ func (b *bench) benchMemory(ctx context.Context) ([]benchResult, error) {
 		return []benchResult{{Name: "memory", Note: "needs a real Redis: give --redis-url"}}, nil
 	}
 	// Tickets first, while no outbox worker is busy sending (its sent
-	// markers would count).
+	// markers would count), once the server's workers have created their
+	// streams.
+	time.Sleep(3 * time.Second)
 	ticketsBefore, err := b.usedMemory(ctx)
 	if err != nil {
 		return nil, err
 	}
-	draw := b.drawTickets(ctx, "ticket-draw-500", 500)
+	draw := b.drawTickets(ctx, "ticket-draw-1000", 1000)
 	time.Sleep(time.Second) // the tickets' events are written
 	after, err := b.usedMemory(ctx)
 	if err != nil {
