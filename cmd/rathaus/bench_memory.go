@@ -77,21 +77,7 @@ func allBenchOffices() string {
 	var sb strings.Builder
 	sb.WriteString(benchOffices)
 	for k := 1; k <= cityOffices; k++ {
-		fmt.Fprintf(&sb, `  - id: city%02d
-    name: Bürgeramt %d
-    timezone: Europe/Berlin
-    counters: ["1", "2", "3", "4", "5", "6", "7", "8"]
-    slot_minutes: 5
-    lead_minutes: 0
-    horizon_days: 56
-    max_active_per_email: 100
-    services:
-      - id: s
-        letter: S
-        name: {de: Standard, en: Standard}
-        duration_minutes: 15
-    opening_hours: %s
-`, k, k, allDay)
+		sb.WriteString(benchOfficeYAML(fmt.Sprintf("city%02d", k), fmt.Sprintf("Bürgeramt %d", k), counterList(8)))
 	}
 	return sb.String()
 }

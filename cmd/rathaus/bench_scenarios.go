@@ -20,25 +20,16 @@ import (
 // benchOffices are the offices the bench scenarios use: "bench" (50 seats
 // around the clock, 8 weeks ahead) and "rush" (100 counters: one start has
 // 100 seats).
-var benchOffices = `offices:
-  - id: bench
-    name: Benchamt
+var benchOffices = "offices:\n" + benchOfficeYAML("bench", "Benchamt", benchCounters50) +
+	benchOfficeYAML("rush", "Ansturmamt", benchCounters100)
+
+// benchOfficeYAML is one bench office: open around the clock, 5-minute slots,
+// one 15-minute service, 8 weeks ahead, no lead time; counters is a YAML list body.
+func benchOfficeYAML(id, name, counters string) string {
+	return `  - id: ` + id + `
+    name: ` + name + `
     timezone: Europe/Berlin
-    counters: [` + benchCounters50 + `]
-    slot_minutes: 5
-    lead_minutes: 0
-    horizon_days: 56
-    max_active_per_email: 100
-    services:
-      - id: s
-        letter: S
-        name: {de: Standard, en: Standard}
-        duration_minutes: 15
-    opening_hours: ` + allDay + `
-  - id: rush
-    name: Ansturmamt
-    timezone: Europe/Berlin
-    counters: [` + benchCounters100 + `]
+    counters: [` + counters + `]
     slot_minutes: 5
     lead_minutes: 0
     horizon_days: 56
@@ -50,6 +41,7 @@ var benchOffices = `offices:
         duration_minutes: 15
     opening_hours: ` + allDay + `
 `
+}
 
 const allDay = `{mon: ["00:00-24:00"], tue: ["00:00-24:00"], wed: ["00:00-24:00"], thu: ["00:00-24:00"], fri: ["00:00-24:00"], sat: ["00:00-24:00"], sun: ["00:00-24:00"]}`
 
