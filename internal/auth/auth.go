@@ -57,6 +57,10 @@ type session struct {
 	User    string
 	CSRF    string
 	Created time.Time
+	// Role and Offices are the user's when the session was opened; any
+	// change of the user ends its sessions. Role is "" for older sessions.
+	Role    Role
+	Offices []string
 }
 
 // Service manages accounts and sessions.
@@ -162,7 +166,11 @@ func (s *Service) Login(ctx context.Context, username, password string) (token, 
 		return "", "", User{}, ErrBadCredentials
 	}
 	token, csrf = randomToken(32), randomToken(32)
-	if err := s.st.createSession(ctx, session{User: username, CSRF: csrf, Created: now}, hashToken(token)); err != nil {
+	if err := s.st.createSession(ctx, session{User: username, CSRF: csrf, Created: now}, u, hashToken(token)); err != nil {
+		if errors.Is(err, errUserChanged) {
+			// changed (or removed) by an admin while the password was checked
+			return "", "", User{}, ErrBadCredentials
+		}
 		return "", "", User{}, err
 	}
 	return token, csrf, u, nil
@@ -187,6 +195,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 	}
 	if !ok {
 		return Principal{}, ErrUnauthenticated
+	}
+	if sess.Role != "" { // the session's copy: one round trip
+		return Principal{User: User{Username: sess.User, Role: sess.Role, Offices: sess.Offices}, CSRF: sess.CSRF, tokenHash: h}, nil
 	}
 	u, err := s.st.getUser(ctx, sess.User)
 	if errors.Is(err, errNoUser) {

@@ -3,8 +3,10 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -291,4 +293,44 @@ func TestStoreDown(t *testing.T) {
 	if !errors.Is(err, e.Err) {
 		t.Fatal("cause lost")
 	}
+}
+
+// TestSessionKeepsNoStaleRole: a session carries the role and offices it was
+// opened with (authenticating is one script), so a login racing an admin's
+// change of the user must never leave a session with what was true before:
+// either the login fails, or its session ends with the change.
+func TestSessionKeepsNoStaleRole(t *testing.T) {
+	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
+		svc, _ := newService(t, st)
+		ctx := context.Background()
+		pw := goodPassword
+		for i := range 12 {
+			next := fmt.Sprintf("neues-passwort-%02d", i)
+			var token string
+			var loginErr error
+			var wg sync.WaitGroup
+			wg.Go(func() { token, _, _, loginErr = svc.Login(ctx, "bob", pw) })
+			wg.Go(func() {
+				if err := svc.SetUser(ctx, "bob", RoleStaff, []string{fmt.Sprintf("amt%d", i)}, next); err != nil {
+					t.Error(err)
+				}
+			})
+			wg.Wait()
+			if loginErr == nil {
+				if p, err := svc.Authenticate(ctx, token); err == nil {
+					t.Fatalf("round %d: a session opened with the old password lives on as %+v", i, p.User)
+				}
+			}
+			pw = next
+			// A fresh login sees the new offices, in one round trip.
+			token, _, _, err := svc.Login(ctx, "bob", pw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := svc.Authenticate(ctx, token)
+			if err != nil || len(p.User.Offices) != 1 || p.User.Offices[0] != fmt.Sprintf("amt%d", i) || p.User.Role != RoleStaff {
+				t.Fatalf("round %d: %+v, %v", i, p.User, err)
+			}
+		}
+	})
 }

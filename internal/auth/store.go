@@ -34,28 +34,36 @@ func (s *redisStore) getUser(ctx context.Context, username string) (User, error)
 	return u, nil
 }
 
+// putUserCmd writes a user and, when revoking, ends every session of it in
+// the same script, so that no session opened meanwhile escapes (see
+// createSessionCmd, which checks the user record it copies).
+//
+//	KEYS[1] -> rathaus:{auth}:user:<user>   KEYS[2] -> rathaus:{auth}:users
+//	KEYS[3] -> rathaus:{auth}:user-sessions:<user>
+//	ARGV[1] -> user, ARGV[2] -> role, ARGV[3] -> offices, ARGV[4] -> hash,
+//	ARGV[5] -> revoke (1/0), ARGV[6] -> session key prefix
+//
+// Returns 1.
+var putUserCmd = redis.NewScript(`
+redis.call("HSET", KEYS[1], "role", ARGV[2], "offices", ARGV[3], "hash", ARGV[4])
+redis.call("SADD", KEYS[2], ARGV[1])
+if ARGV[5] == "1" then
+  for _, h in ipairs(redis.call("SMEMBERS", KEYS[3])) do redis.call("DEL", ARGV[6] .. h) end
+  redis.call("DEL", KEYS[3])
+end
+return 1
+`)
+
 // putUser writes u; when revoke is set, every session of the user ends (a
-// password reset must log out whoever knew the old one).
+// password reset must log out whoever knew the old one, and a session keeps a
+// copy of the role and offices it was opened with).
 func (s *redisStore) putUser(ctx context.Context, u User, revoke bool) error {
-	var sessions []string
+	rev := "0"
 	if revoke {
-		var err error
-		sessions, err = s.rdb.SMembers(ctx, userSessionsKey(u.Username)).Result()
-		if err != nil {
-			return store.Wrap("auth.putUser", err)
-		}
+		rev = "1"
 	}
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, userKey(u.Username), "role", string(u.Role), "offices", strings.Join(u.Offices, ","), "hash", u.passwordHash)
-		p.SAdd(ctx, usersKey(), u.Username)
-		for _, h := range sessions {
-			p.Del(ctx, sessionKey(h))
-		}
-		if revoke {
-			p.Del(ctx, userSessionsKey(u.Username))
-		}
-		return nil
-	})
+	err := putUserCmd.Run(ctx, s.rdb, []string{userKey(u.Username), usersKey(), userSessionsKey(u.Username)},
+		u.Username, string(u.Role), strings.Join(u.Offices, ","), u.passwordHash, rev, sessionKey("")).Err()
 	return store.Wrap("auth.putUser", err)
 }
 
@@ -99,17 +107,26 @@ func (s *redisStore) loginAttempt(ctx context.Context, username string, now time
 	return time.Duration(ms) * time.Millisecond, nil
 }
 
-// createSessionCmd stores a new session and clears the user's failures.
+// createSessionCmd stores a new session with a copy of the user's role and
+// offices (so that authenticating is one script) and clears the user's
+// failures — only if the user record is still the one the login checked:
+// a change of the user ends its sessions (putUserCmd), and a session must not
+// be opened with what was true just before.
 //
 //	KEYS[1] -> rathaus:{auth}:session:<token hash>
 //	KEYS[2] -> rathaus:{auth}:user-sessions:<user>
 //	KEYS[3] -> rathaus:{auth}:login-fail:<user>
+//	KEYS[4] -> rathaus:{auth}:user:<user>
 //	ARGV[1] -> user, ARGV[2] -> csrf token, ARGV[3] -> now (ms),
-//	ARGV[4] -> idle timeout (ms), ARGV[5] -> token hash, ARGV[6] -> absolute timeout (ms)
+//	ARGV[4] -> idle timeout (ms), ARGV[5] -> token hash, ARGV[6] -> absolute timeout (ms),
+//	ARGV[7] -> role, ARGV[8] -> offices, ARGV[9] -> password hash the login checked
 //
-// Returns 1.
+// Returns 1, or 0 when the user changed.
 var createSessionCmd = redis.NewScript(`
-redis.call("HSET", KEYS[1], "user", ARGV[1], "csrf", ARGV[2], "created", ARGV[3], "last", ARGV[3])
+local u = redis.call("HMGET", KEYS[4], "role", "offices", "hash")
+if u[1] ~= ARGV[7] or u[2] ~= ARGV[8] or u[3] ~= ARGV[9] then return 0 end
+redis.call("HSET", KEYS[1], "user", ARGV[1], "csrf", ARGV[2], "created", ARGV[3], "last", ARGV[3],
+  "role", ARGV[7], "offices", ARGV[8])
 redis.call("PEXPIRE", KEYS[1], ARGV[4])
 redis.call("SADD", KEYS[2], ARGV[5])
 redis.call("PEXPIRE", KEYS[2], ARGV[6])
@@ -117,11 +134,17 @@ redis.call("DEL", KEYS[3])
 return 1
 `)
 
-func (s *redisStore) createSession(ctx context.Context, sess session, tokenHash string) error {
-	err := createSessionCmd.Run(ctx, s.rdb,
-		[]string{sessionKey(tokenHash), userSessionsKey(sess.User), loginFailKey(sess.User)},
+// errUserChanged says that the user record changed during a login.
+var errUserChanged = errors.New("auth: the user changed during the login")
+
+func (s *redisStore) createSession(ctx context.Context, sess session, u User, tokenHash string) error {
+	n, err := createSessionCmd.Run(ctx, s.rdb,
+		[]string{sessionKey(tokenHash), userSessionsKey(sess.User), loginFailKey(sess.User), userKey(sess.User)},
 		sess.User, sess.CSRF, sess.Created.UnixMilli(), idleTimeout.Milliseconds(), tokenHash,
-		absoluteTimeout.Milliseconds()).Err()
+		absoluteTimeout.Milliseconds(), string(u.Role), strings.Join(u.Offices, ","), u.passwordHash).Int()
+	if err == nil && n == 0 {
+		return errUserChanged
+	}
 	return store.Wrap("auth.createSession", err)
 }
 
@@ -132,9 +155,10 @@ func (s *redisStore) createSession(ctx context.Context, sess session, tokenHash 
 //	KEYS[1] -> rathaus:{auth}:session:<token hash>
 //	ARGV[1] -> now (ms), ARGV[2] -> idle timeout (ms), ARGV[3] -> absolute timeout (ms)
 //
-// Returns {user, csrf, created} or false when there is no live session.
+// Returns {user, csrf, created, role, offices} or false when there is no live
+// session (role is "" for a session opened before sessions kept it).
 var touchSessionCmd = redis.NewScript(`
-local v = redis.call("HMGET", KEYS[1], "user", "csrf", "created", "last")
+local v = redis.call("HMGET", KEYS[1], "user", "csrf", "created", "last", "role", "offices")
 if not v[1] then return false end
 local now = tonumber(ARGV[1])
 if tonumber(v[3]) + tonumber(ARGV[3]) <= now or tonumber(v[4]) + tonumber(ARGV[2]) <= now then
@@ -143,7 +167,7 @@ if tonumber(v[3]) + tonumber(ARGV[3]) <= now or tonumber(v[4]) + tonumber(ARGV[2
 end
 redis.call("HSET", KEYS[1], "last", ARGV[1])
 redis.call("PEXPIRE", KEYS[1], ARGV[2])
-return {v[1], v[2], v[3]}
+return {v[1], v[2], v[3], v[5] or "", v[6] or ""}
 `)
 
 func (s *redisStore) touchSession(ctx context.Context, tokenHash string, now time.Time) (session, bool, error) {
@@ -156,7 +180,11 @@ func (s *redisStore) touchSession(ctx context.Context, tokenHash string, now tim
 		return session{}, false, store.Wrap("auth.touchSession", err)
 	}
 	created, _ := strconv.ParseInt(v[2], 10, 64)
-	return session{User: v[0], CSRF: v[1], Created: time.UnixMilli(created)}, true, nil
+	sess := session{User: v[0], CSRF: v[1], Created: time.UnixMilli(created), Role: Role(v[3]), Offices: []string{}}
+	if v[4] != "" {
+		sess.Offices = strings.Split(v[4], ",")
+	}
+	return sess, true, nil
 }
 
 func (s *redisStore) deleteSession(ctx context.Context, tokenHash, username string) error {
