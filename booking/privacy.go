@@ -57,7 +57,7 @@ func (s *Bookings) Erase(ctx context.Context, token string) error {
 			return err
 		}
 	}
-	if err := s.st.forget(ctx, o, a.ID); err != nil {
+	if err := s.st.forget(ctx, o, a); err != nil {
 		return err
 	}
 	if err := notify.ForgetMessages(ctx, s.st.rdb, o.ID, a.ID+"-"); err != nil {

@@ -68,10 +68,9 @@ func (s *Bookings) SendDueReminders(ctx context.Context, officeID string, upTo t
 	if !ok {
 		return 0, ErrOfficeNotFound
 	}
-	rdb := s.st.rdb
-	cur, err := rdb.Get(ctx, remindersKey(o.ID)).Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return 0, store.Wrap("booking.SendDueReminders", err)
+	cur, err := s.st.reminderCursor(ctx, o.ID)
+	if err != nil {
+		return 0, err
 	}
 	from := upTo.Add(-time.Minute) // the first run ever
 	if ms, err := strconv.ParseInt(cur, 10, 64); err == nil {
@@ -113,16 +112,9 @@ func (s *Bookings) SendDueReminders(ctx context.Context, officeID string, upTo t
 			}
 			end = due[n-1].Start.Add(-reminderLead)
 		}
-		keys := []string{remindersKey(o.ID), notify.OutboxKey(o.ID)}
-		args := []any{expect, from.UnixMilli(), end.UnixMilli(), reminderLead.Milliseconds(), now.UnixMilli(),
-			notify.RefPrefix(notify.KindReminder)}
-		for _, a := range due[:n] {
-			keys = append(keys, apptKey(o.ID, a.ID))
-			args = append(args, a.ID)
-		}
-		q, err := remindCmd.Run(ctx, rdb, keys, args...).Int()
+		q, err := s.st.queueReminders(ctx, o.ID, expect, from, end, now, due[:n])
 		if err != nil {
-			return total, store.Wrap("booking.SendDueReminders", err)
+			return total, err
 		}
 		if q < 0 {
 			return total, nil // another server ran this window
@@ -133,6 +125,29 @@ func (s *Bookings) SendDueReminders(ctx context.Context, officeID string, upTo t
 		}
 		due, from, expect = due[n:], end, strconv.FormatInt(end.UnixMilli(), 10)
 	}
+}
+
+// reminderCursor is the office's reminder cursor as stored ("" none).
+func (s *redisStore) reminderCursor(ctx context.Context, office string) (string, error) {
+	cur, err := s.rdb.Get(ctx, remindersKey(office)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	return cur, store.Wrap("booking.reminderCursor", err)
+}
+
+// queueReminders runs remindCmd for appts over the due window (from, to] if
+// the cursor is still expect; -1 when it moved.
+func (s *redisStore) queueReminders(ctx context.Context, office, expect string, from, to, now time.Time, appts []Appointment) (int, error) {
+	keys := []string{remindersKey(office), notify.OutboxKey(office)}
+	args := []any{expect, from.UnixMilli(), to.UnixMilli(), reminderLead.Milliseconds(), now.UnixMilli(),
+		notify.RefPrefix(notify.KindReminder)}
+	for _, a := range appts {
+		keys = append(keys, apptKey(office, a.ID))
+		args = append(args, a.ID)
+	}
+	q, err := remindCmd.Run(ctx, s.rdb, keys, args...).Int()
+	return q, store.Wrap("booking.queueReminders", err)
 }
 
 func later(a, b time.Time) time.Time {

@@ -38,19 +38,15 @@ func (s *Bookings) Forget(ctx context.Context, officeID string, now time.Time) (
 	}
 	before := now.Add(-time.Duration(o.RetentionDays) * 24 * time.Hour)
 	last := DateOf(before.In(o.Location))
-	keys, err := s.st.rdb.HKeys(ctx, dayVerKey(o.ID)).Result()
+	dates, err := s.st.bookedDates(ctx, o.ID)
 	if err != nil {
-		return 0, store.Wrap("booking.Forget", err)
+		return 0, err
 	}
-	var dates []Date
-	for _, k := range keys {
-		if d, err := ParseDate(k); err == nil && !last.Before(d) {
-			dates = append(dates, d)
-		}
-	}
-	sort.Slice(dates, func(i, j int) bool { return dates[i].Before(dates[j]) })
 	n := 0
 	for _, d := range dates {
+		if last.Before(d) {
+			break
+		}
 		m, err := s.forgetDay(ctx, o, d, before)
 		n += m
 		if err != nil {
@@ -63,20 +59,30 @@ func (s *Bookings) Forget(ctx context.Context, officeID string, now time.Time) (
 // forgetDay forgets the appointments of d that ended before before; when
 // the day is empty afterwards and wholly past, its booking count goes too.
 func (s *Bookings) forgetDay(ctx context.Context, o *Office, d Date, before time.Time) (int, error) {
-	codes, err := s.st.rdb.HGetAll(ctx, dayKey(o.ID, d)).Result()
+	codes, err := s.st.dayCodes(ctx, o.ID, d)
 	if err != nil {
-		return 0, store.Wrap("booking.Forget", err)
+		return 0, err
+	}
+	ids := make([]string, 0, len(codes))
+	for _, id := range codes {
+		ids = append(ids, id)
+	}
+	appts, err := s.st.appointments(ctx, o, ids)
+	if err != nil {
+		return 0, err
+	}
+	byID := make(map[string]Appointment, len(appts))
+	for _, a := range appts {
+		byID[a.ID] = a
 	}
 	n := 0
 	for code, id := range codes {
-		a, found, err := s.st.getAppointment(ctx, o, id)
+		a, found := byID[id]
 		switch {
-		case err != nil:
-			return n, err
 		case !found:
 			err = s.st.forgetIndex(ctx, o, d, code, id)
 		case a.End.Before(before):
-			err = s.st.forget(ctx, o, id)
+			err = s.st.forget(ctx, o, a)
 		default:
 			continue
 		}
@@ -88,29 +94,53 @@ func (s *Bookings) forgetDay(ctx context.Context, o *Office, d Date, before time
 	if d.AddDays(1).Midnight(o.Location).After(before) {
 		return n, nil
 	}
-	left, err := s.st.rdb.Exists(ctx, dayKey(o.ID, d)).Result()
-	if err == nil && left == 0 {
-		err = s.st.rdb.HDel(ctx, dayVerKey(o.ID), d.String()).Err()
-	}
-	return n, store.Wrap("booking.Forget", err)
+	return n, s.st.dropEmptyDay(ctx, o.ID, d)
 }
 
-// forget deletes the appointment id and its index entries (see forgetCmd).
-// An index entry whose record is gone already is cleaned up too.
-func (s *redisStore) forget(ctx context.Context, o *Office, id string) error {
-	a, found, err := s.getAppointment(ctx, o, id)
+// bookedDates are the dates that had bookings (the fields of the day
+// versions hash), in order.
+func (s *redisStore) bookedDates(ctx context.Context, office string) ([]Date, error) {
+	keys, err := s.rdb.HKeys(ctx, dayVerKey(office)).Result()
 	if err != nil {
-		return err
+		return nil, store.Wrap("booking.bookedDates", err)
 	}
-	if !found {
-		return nil
+	var dates []Date
+	for _, k := range keys {
+		if d, err := ParseDate(k); err == nil {
+			dates = append(dates, d)
+		}
 	}
+	sort.Slice(dates, func(i, j int) bool { return dates[i].Before(dates[j]) })
+	return dates, nil
+}
+
+// dayCodes reads the day index of d: code -> appointment id.
+func (s *redisStore) dayCodes(ctx context.Context, office string, d Date) (map[string]string, error) {
+	m, err := s.rdb.HGetAll(ctx, dayKey(office, d)).Result()
+	return m, store.Wrap("booking.dayCodes", err)
+}
+
+// dropEmptyDayCmd forgets the booking count of a past day whose index is empty.
+//
+//	KEYS[1] day index  KEYS[2] day versions  ARGV[1] date
+var dropEmptyDayCmd = redis.NewScript(`
+if redis.call("EXISTS", KEYS[1]) == 0 then redis.call("HDEL", KEYS[2], ARGV[1]) end
+return 1
+`)
+
+func (s *redisStore) dropEmptyDay(ctx context.Context, office string, d Date) error {
+	err := dropEmptyDayCmd.Run(ctx, s.rdb, []string{dayKey(office, d), dayVerKey(office)}, d.String()).Err()
+	return store.Wrap("booking.dropEmptyDay", err)
+}
+
+// forget deletes the appointment a and its index entries (see forgetCmd).
+func (s *redisStore) forget(ctx context.Context, o *Office, a Appointment) error {
 	field := ""
 	if a.Email != "" {
 		field = emailField(a.Email)
 	}
-	err = forgetCmd.Run(ctx, s.rdb, []string{apptKey(o.ID, id), dayKey(o.ID, a.Date), emailsKey(o.ID),
-		idemKey(o.ID, orDash(a.IdemKey))}, id, a.Code, field, a.End.Unix()).Err()
+	err := forgetCmd.Run(ctx, s.rdb, []string{apptKey(o.ID, a.ID), dayKey(o.ID, a.Date), emailsKey(o.ID),
+		idemKey(o.ID, orDash(a.IdemKey))}, a.ID, a.Code, field, a.End.Unix()).Err()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return store.Wrap("booking.forget", err)
 	}
