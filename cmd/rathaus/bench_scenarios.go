@@ -365,7 +365,7 @@ func (b *bench) benchFanout(ctx context.Context) benchResult {
 		sent[out.Ticket.Number], prev = t0, out.Ticket.Number
 		time.Sleep(100 * time.Millisecond) // calls at a counter's pace, one at a time
 	}
-	waitUntil(30*time.Second, func() bool { return received.Load() >= int64(clients*len(sent)) })
+	waitFor(30*time.Second, func() bool { return received.Load() >= int64(clients*len(sent)) })
 	cpu := processCPU() - cpu0
 	cancel()
 	readers.Wait()
@@ -457,7 +457,10 @@ func calledNumber(data []byte) string {
 	return ev.Number
 }
 
-func waitUntil(d time.Duration, cond func() bool) bool {
+// waitFor polls cond every 20 ms until it holds or d passes; it reports
+// whether it held (the bench and the tests wait for events with it; it
+// asserts nothing about time).
+func waitFor(d time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
 		if cond() {

@@ -175,19 +175,6 @@ func mails(t *testing.T, dir, part string) int {
 	return n
 }
 
-// waitFor polls cond every 50 ms until it holds or d passes; it reports
-// whether it held. It waits for events, it asserts nothing about time.
-func waitFor(d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return true
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return cond()
-}
-
 // mailDir makes a mail directory shared by several servers.
 func mailDir(t *testing.T) string {
 	d := filepath.Join(t.TempDir(), "mail")
