@@ -70,7 +70,9 @@ func BenchmarkBaselineGET(b *testing.B) {
 }
 
 // BenchmarkAvailability8Weeks reads 56 days of one service with 10,000
-// bookings in them.
+// bookings in them: "current" while nothing changes (the cached answer is
+// confirmed by its versions), "changed" as after a change (every answer is
+// computed from the records).
 func BenchmarkAvailability8Weeks(b *testing.B) {
 	bk, o := benchBookings(b)
 	ctx := context.Background()
@@ -81,15 +83,22 @@ func BenchmarkAvailability8Weeks(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := bk.Availability(ctx, o.ID, "s", Date{2026, 10, 1}, Date{2026, 11, 25}); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
+	for _, changed := range []bool{false, true} {
+		name := map[bool]string{false: "current", true: "changed"}[changed]
+		b.Run(name, func(b *testing.B) {
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if changed {
+						bk.answers.m.Clear()
+					}
+					if _, err := bk.Availability(ctx, o.ID, "s", Date{2026, 10, 1}, Date{2026, 11, 25}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
 }
 
 // BenchmarkBook books distinct starts: one read and one script each.

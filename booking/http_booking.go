@@ -58,13 +58,12 @@ func (h *HTTP) handleAvailability(c *gin.Context) {
 			return
 		}
 	}
-	days, err := h.bookings.Availability(c.Request.Context(), o.ID, requireService(c), from, to)
+	a, key, err := h.bookings.availability(c.Request.Context(), o.ID, requireService(c), from, to)
 	if err != nil {
 		httpx.Error(c, err)
 		return
 	}
-	body := appendAvailabilityJSON(make([]byte, 0, 64+48*len(days)), o.ID, c.Query("service"), from, to, days)
-	c.Data(http.StatusOK, "application/json; charset=utf-8", body)
+	c.Data(http.StatusOK, "application/json; charset=utf-8", a.JSON(key))
 }
 
 // requireService returns the service query parameter ("" is an unknown service).

@@ -50,6 +50,12 @@ func closuresKey(office string) string { return officePrefix(office) + "closures
 // booking never slips into a closure published at the same moment.
 func closuresVerKey(office string) string { return officePrefix(office) + "closures:ver" }
 
+// capVerKey counts the changes of the office's availability: every script
+// that takes or gives back seats raises it (add_seats), and so does every
+// change of the closures. An availability answer computed at one count is
+// current while the count stays the same (see answerCache).
+func capVerKey(office string) string { return officePrefix(office) + "capver" }
+
 // dayVerKey counts, per date, the bookings and moves into it; a closure's
 // script checks the counts of its dates so that no booking slips in between
 // reading the affected appointments and publishing.

@@ -18,6 +18,7 @@ func TestKeys(t *testing.T) {
 		{closuresKey("geesthacht"), "rathaus:{geesthacht}:closures"},
 		{closuresVerKey("geesthacht"), "rathaus:{geesthacht}:closures:ver"},
 		{dayVerKey("geesthacht"), "rathaus:{geesthacht}:dayver"},
+		{capVerKey("geesthacht"), "rathaus:{geesthacht}:capver"},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {

@@ -65,7 +65,7 @@ func releaseMember(d Date) string {
 
 // releaseCmd gives queued seats back once their release is due.
 //
-//	KEYS[1] delayed releases  KEYS[2] cap of the entry's date
+//	KEYS[1] delayed releases  KEYS[2] cap of the entry's date  KEYS[3] availability version
 //	ARGV[1] now ms  ARGV[2] member
 //
 // Returns 1 if released, 0 if not due or gone. A day whose capacity record
@@ -75,7 +75,7 @@ local due = redis.call("ZSCORE", KEYS[1], ARGV[2])
 if not due or tonumber(due) > tonumber(ARGV[1]) then return 0 end
 redis.call("ZREM", KEYS[1], ARGV[2])
 local unit, units = string.match(ARGV[2], "|(%d+)|(%d+)$")
-if unit and redis.call("EXISTS", KEYS[2]) == 1 then add_seats(KEYS[2], tonumber(unit), tonumber(units), -1) end
+if unit and redis.call("EXISTS", KEYS[2]) == 1 then add_seats(KEYS[2], KEYS[3], tonumber(unit), tonumber(units), -1) end
 return 1
 `)
 
@@ -92,7 +92,7 @@ func (s *Bookings) sweepReleases(ctx context.Context, o *Office, now time.Time) 
 		if err != nil {
 			d = o.Today(now) // cannot happen: every member starts with its date
 		}
-		if err := releaseCmd.Run(ctx, s.st.rdb, []string{releasesKey(o.ID), capKey(o.ID, d)}, now.UnixMilli(), m).Err(); err != nil {
+		if err := releaseCmd.Run(ctx, s.st.rdb, []string{releasesKey(o.ID), capKey(o.ID, d), capVerKey(o.ID)}, now.UnixMilli(), m).Err(); err != nil {
 			return store.Wrap("booking.sweepReleases", err)
 		}
 	}

@@ -21,6 +21,7 @@ type Bookings struct {
 	log     *slog.Logger
 	release releasePolicy
 	plans   planCache
+	answers answerCache
 }
 
 // NewBookings returns the booking service on rdb. baseURL is the public URL
@@ -83,34 +84,89 @@ type DayAvailability struct {
 }
 
 // Availability returns the days from..to (inclusive) for a service, read in
-// one round trip.
+// one round trip (see answerCache).
 func (s *Bookings) Availability(ctx context.Context, officeID, serviceID string, from, to Date) ([]DayAvailability, error) {
-	o, svc, err := s.lookup(officeID, serviceID)
+	a, _, err := s.availability(ctx, officeID, serviceID, from, to)
 	if err != nil {
 		return nil, err
 	}
+	return slices.Clone(a.days), nil
+}
+
+// availability returns the answer for from..to, the cached one when it is
+// still current, and its cache key.
+func (s *Bookings) availability(ctx context.Context, officeID, serviceID string, from, to Date) (*answer, answerKey, error) {
+	o, svc, err := s.lookup(officeID, serviceID)
+	if err != nil {
+		return nil, answerKey{}, err
+	}
 	if to.Before(from) {
-		return nil, ErrRangeReversed
+		return nil, answerKey{}, ErrRangeReversed
 	}
 	if from.DaysUntil(to) > 91 {
-		return nil, ErrRangeTooLong
+		return nil, answerKey{}, ErrRangeTooLong
 	}
 	now := s.clock.Now()
+	q := s.dayQuery(o, svc, now)
+	key := answerKey{office: o, service: svc.ID, from: from, to: to}
+	prev := s.answers.get(key)
+	var known string
+	var keys []string
+	var read []Date
+	if prev != nil && prev.today == q.today && prev.last == q.last {
+		keys, read = prev.keys, prev.dates
+	} else {
+		read = openDates(o, s.bookableDates(o, datesOf(from, to), now))
+		keys = availKeys(o.ID, read)
+	}
+	stable := true
+	if prev != nil && prev.fits(q, now) {
+		if prev.stable.Load() {
+			v, err := s.st.availVersion(ctx, o.ID)
+			if err != nil {
+				return nil, answerKey{}, err
+			}
+			if v == prev.version {
+				return prev, key, nil
+			}
+			stable = false
+		} else {
+			known = prev.version
+		}
+	}
+	r, err := s.st.readAvailability(ctx, o.ID, keys, read, known)
+	if err != nil {
+		return nil, answerKey{}, err
+	}
+	if r.unchanged {
+		prev.stable.Store(true)
+		return prev, key, nil
+	}
+	if known != "" {
+		stable = false
+	}
+	dates := datesOf(from, to)
+	plans := s.plans.plans(o, r.closuresVer, r.closures, dates)
+	a := &answer{closuresVer: r.closuresVer, version: r.capVer, today: q.today, last: q.last, bound: q.bound,
+		earliest: q.earliest, made: now, keys: keys, dates: read, days: make([]DayAvailability, len(dates))}
+	a.stable.Store(stable)
+	for i, d := range dates {
+		a.days[i] = q.day(plans[i], r.used[d], false)
+		if d == q.bound.date && !plans[i].regular {
+			a.exact = true
+		}
+	}
+	s.answers.put(key, a)
+	return a, key, nil
+}
+
+// datesOf lists the dates from..to.
+func datesOf(from, to Date) []Date {
 	dates := make([]Date, 0, from.DaysUntil(to)+1)
 	for d := from; !to.Before(d); d = d.AddDays(1) {
 		dates = append(dates, d)
 	}
-	snap, err := s.st.readDays(ctx, o.ID, openDates(o, s.bookableDates(o, dates, now)))
-	if err != nil {
-		return nil, err
-	}
-	plans := s.plans.plans(o, snap.closuresVer, snap.closures, dates)
-	q := s.dayQuery(o, svc, now)
-	out := make([]DayAvailability, len(dates))
-	for i, d := range dates {
-		out[i] = q.day(plans[i], snap.used[d], false)
-	}
-	return out, nil
+	return dates
 }
 
 // bookableDates keeps the dates between today and the horizon: only those

@@ -2,7 +2,6 @@ package booking
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -147,8 +146,10 @@ func seatList(p DayPlan, first Unit, n int) string {
 	return strings.Join(parts, ",")
 }
 
-// takeSeatsLua is shared by the scripts that take seats. It expects cap (key),
-// first (0-based unit), n and seats (list) and returns false when a unit is full.
+// takeSeatsLua is shared by the scripts that take seats. seats_free expects cap
+// (key), first (0-based unit), n and seats (list) and returns false when a
+// unit is full; add_seats changes seats taken and raises the office's
+// availability version (capVerKey), which every caller passes as a key.
 // It also holds the helpers of the e-mail limit: an address's field in
 // emailsKey lists the end times (Unix seconds) of its active appointments.
 const takeSeatsLua = `
@@ -164,7 +165,8 @@ local function seats_free(cap, first, n, seats)
   end
   return true
 end
-local function add_seats(cap, first, n, delta)
+local function add_seats(cap, ver, first, n, delta)
+  redis.call("INCR", ver)
   local rec = redis.call("GETRANGE", cap, first, first + n - 1)
   local out = {}
   for i = 1, n do
@@ -206,15 +208,17 @@ end
 //	KEYS[4] e-mail limits    KEYS[5] outbox        KEYS[6] closures version
 //	KEYS[7] hold             KEYS[8] holds index   KEYS[9] unverified index
 //	KEYS[10] idempotency record                   KEYS[11] day versions
+//	KEYS[12] availability version
 //	ARGV[1] now ms           ARGV[2] expected closures version
 //	ARGV[3] first unit       ARGV[4] units         ARGV[5] seats list
-//	ARGV[6] appointment fields (JSON object)
+//	ARGV[6] unused
 //	ARGV[7] code             ARGV[8] id            ARGV[9] e-mail limit
 //	ARGV[10] e-mail field    ARGV[11] end (Unix s) ARGV[12] outbox entry (a notify.Ref)
 //	ARGV[13] hold id ("" none)  ARGV[14] hold match "date|unit|units|service"
 //	ARGV[15] verify deadline ms (0: confirmed)
 //	ARGV[16] idempotency response JSON ("" none)  ARGV[17] idempotency ttl ms
 //	ARGV[18] cap time to live (ms)  ARGV[19] date
+//	ARGV[20…] the appointment's fields: name, value, name, value …
 //
 // Returns "ok", or one of "closures_changed", "slot_taken", "email_limit",
 // "code_taken", "hold_mismatch".
@@ -230,7 +234,7 @@ if ARGV[13] ~= "" then
     if tonumber(h[2]) > now then
       held = true
     else
-      add_seats(KEYS[1], first, n, -1)
+      add_seats(KEYS[1], KEYS[12], first, n, -1)
     end
     redis.call("DEL", KEYS[7])
     redis.call("ZREM", KEYS[8], ARGV[13])
@@ -244,21 +248,18 @@ for _, e in ipairs(ends) do
   if tonumber(e) * 1000 > now then live[#live + 1] = e end
 end
 if #live >= tonumber(ARGV[9]) then
-  if held then add_seats(KEYS[1], first, n, -1) end
+  if held then add_seats(KEYS[1], KEYS[12], first, n, -1) end
   return "email_limit"
 end
 if redis.call("HSETNX", KEYS[3], ARGV[7], ARGV[8]) == 0 then
-  if held then add_seats(KEYS[1], first, n, -1) end
+  if held then add_seats(KEYS[1], KEYS[12], first, n, -1) end
   return "code_taken"
 end
-if not held then add_seats(KEYS[1], first, n, 1) end
+if not held then add_seats(KEYS[1], KEYS[12], first, n, 1) end
 redis.call("PEXPIRE", KEYS[1], ARGV[18])
 live[#live + 1] = ARGV[11]
 ends_set(KEYS[4], ARGV[10], live)
-local f = cjson.decode(ARGV[6])
-local args = {}
-for k, v in pairs(f) do args[#args + 1] = k; args[#args + 1] = v end
-redis.call("HSET", KEYS[2], unpack(args))
+redis.call("HSET", KEYS[2], unpack(ARGV, 20))
 redis.call("HINCRBY", KEYS[11], ARGV[19], 1)
 redis.call("XADD", KEYS[5], "*", "msg", ARGV[12])
 if tonumber(ARGV[15]) > 0 then redis.call("ZADD", KEYS[9], ARGV[15], ARGV[8]) end
@@ -288,7 +289,6 @@ func holdMatch(d Date, u Unit, n int, service string) string {
 
 func (s *redisStore) book(ctx context.Context, now time.Time, a bookArgs) (string, error) {
 	o, ap := a.appt.Office, a.appt
-	fields, _ := json.Marshal(ap.fields())
 	var verifyBy int64
 	if !ap.VerifyBy.IsZero() {
 		verifyBy = ap.VerifyBy.UnixMilli()
@@ -298,11 +298,17 @@ func (s *redisStore) book(ctx context.Context, now time.Time, a bookArgs) (strin
 		idemK = idemKey(o, a.idemKeyHash)
 	}
 	keys := []string{capKey(o, ap.Date), apptKey(o, ap.ID), dayKey(o, ap.Date), emailsKey(o), notify.OutboxKey(o),
-		closuresVerKey(o), holdKey(o, orDash(a.holdID)), holdsKey(o), unverifiedKey(o), idemK, dayVerKey(o)}
-	res, err := bookCmd.Run(ctx, s.rdb, keys, now.UnixMilli(), a.closuresVer, int(ap.Unit), ap.Units, a.seats,
-		string(fields), ap.Code, ap.ID, a.emailLimit, emailField(ap.Email), ap.End.Unix(), a.outbox.Encode(),
+		closuresVerKey(o), holdKey(o, orDash(a.holdID)), holdsKey(o), unverifiedKey(o), idemK, dayVerKey(o), capVerKey(o)}
+	fields := ap.fields()
+	args := make([]any, 0, 19+2*len(fields))
+	args = append(args, now.UnixMilli(), a.closuresVer, int(ap.Unit), ap.Units, a.seats,
+		"", ap.Code, ap.ID, a.emailLimit, emailField(ap.Email), ap.End.Unix(), a.outbox.Encode(),
 		a.holdID, holdMatch(ap.Date, ap.Unit, ap.Units, ap.Service), verifyBy,
-		string(a.idemResponse), idemTTL.Milliseconds(), ttlMillis(now, a.capExpiry), ap.Date.String()).Text()
+		string(a.idemResponse), idemTTL.Milliseconds(), ttlMillis(now, a.capExpiry), ap.Date.String())
+	for k, v := range fields {
+		args = append(args, k, v)
+	}
+	res, err := bookCmd.Run(ctx, s.rdb, keys, args...).Text()
 	if err != nil {
 		return "", store.Wrap("booking.book", err)
 	}

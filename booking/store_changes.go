@@ -23,6 +23,7 @@ const idemRunningTTL = 60 * time.Second
 //
 //	KEYS[1] appointment  KEYS[2] cap of its day  KEYS[3] e-mail limits
 //	KEYS[4] outbox       KEYS[5] unverified index  KEYS[6] delayed releases
+//	KEYS[7] availability version
 //	ARGV[1] now ms  ARGV[2] expected seq  ARGV[3] release seats (1/0)
 //	ARGV[4] outbox entry ("" none)  ARGV[5] reason  ARGV[6] new seq  ARGV[7] id
 //	ARGV[8] release at ms (0: now)  ARGV[9] release member prefix  ARGV[10] e-mail field
@@ -37,7 +38,7 @@ if not a[1] then return "inactive" end
 if a[1] ~= "confirmed" and a[1] ~= "unverified" then return "inactive" end
 if a[2] ~= ARGV[2] then return "changed" end
 if ARGV[3] == "1" then
-  if ARGV[8] == "0" then add_seats(KEYS[2], tonumber(a[3]), tonumber(a[4]), -1)
+  if ARGV[8] == "0" then add_seats(KEYS[2], KEYS[7], tonumber(a[3]), tonumber(a[4]), -1)
   else redis.call("ZADD", KEYS[6], ARGV[8], ARGV[9] .. "|" .. a[3] .. "|" .. a[4]) end
 end
 redis.call("HSET", KEYS[1], "s", "cancelled", "q", ARGV[6], "x", ARGV[5], "xa", ARGV[1])
@@ -56,7 +57,7 @@ func (s *redisStore) cancel(ctx context.Context, now time.Time, a Appointment, r
 		rel = "1"
 	}
 	res, err := cancelCmd.Run(ctx, s.rdb, []string{apptKey(o, a.ID), capKey(o, a.Date), emailsKey(o),
-		notify.OutboxKey(o), unverifiedKey(o), releasesKey(o)},
+		notify.OutboxKey(o), unverifiedKey(o), releasesKey(o), capVerKey(o)},
 		now.UnixMilli(), a.Seq, rel, outbox, reason, a.Seq+1, a.ID, releaseMillis(releaseAt),
 		releaseMember(a.Date), emailField(a.Email)).Text()
 	if err != nil {
@@ -71,6 +72,7 @@ func (s *redisStore) cancel(ctx context.Context, now time.Time, a Appointment, r
 //	KEYS[1] appointment  KEYS[2] old cap  KEYS[3] new cap  KEYS[4] old day index
 //	KEYS[5] new day index  KEYS[6] e-mail limits  KEYS[7] outbox
 //	KEYS[8] closures version  KEYS[9] day versions  KEYS[10] delayed releases
+//	KEYS[11] availability version
 //	ARGV[1] now ms  ARGV[2] expected seq  ARGV[3] expected closures version
 //	ARGV[4] new first unit  ARGV[5] units  ARGV[6] seats list  ARGV[7] release old (1/0)
 //	ARGV[8] changed fields JSON  ARGV[9] outbox entry  ARGV[10] id
@@ -95,11 +97,11 @@ local owner = redis.call("HGET", KEYS[5], ARGV[18])
 if owner and owner ~= ARGV[10] then return "code_taken" end
 local first, n = tonumber(ARGV[4]), tonumber(ARGV[5])
 if not seats_free(KEYS[3], first, n, parse_seats(ARGV[6])) then return "slot_taken" end
-add_seats(KEYS[3], first, n, 1)
+add_seats(KEYS[3], KEYS[11], first, n, 1)
 redis.call("PEXPIRE", KEYS[3], ARGV[11])
 redis.call("HINCRBY", KEYS[9], ARGV[12], 1)
 if ARGV[7] == "1" and not rebook then
-  if ARGV[13] == "0" then add_seats(KEYS[2], tonumber(a[3]), tonumber(a[4]), -1)
+  if ARGV[13] == "0" then add_seats(KEYS[2], KEYS[11], tonumber(a[3]), tonumber(a[4]), -1)
   else redis.call("ZADD", KEYS[10], ARGV[13], ARGV[14] .. "|" .. a[3] .. "|" .. a[4]) end
 end
 local f = cjson.decode(ARGV[8])
@@ -140,7 +142,7 @@ func (s *redisStore) reschedule(ctx context.Context, now time.Time, r reschedule
 		rel = "1"
 	}
 	keys := []string{apptKey(o, a.ID), capKey(o, r.old.Date), capKey(o, a.Date), dayKey(o, r.old.Date), dayKey(o, a.Date),
-		emailsKey(o), notify.OutboxKey(o), closuresVerKey(o), dayVerKey(o), releasesKey(o)}
+		emailsKey(o), notify.OutboxKey(o), closuresVerKey(o), dayVerKey(o), releasesKey(o), capVerKey(o)}
 	res, err := rescheduleCmd.Run(ctx, s.rdb, keys, now.UnixMilli(), r.old.Seq, r.closuresVer, int(a.Unit), a.Units,
 		r.seats, rel, string(fields), r.outbox.Encode(), a.ID, ttlMillis(now, r.capExpiry), a.Date.String(),
 		releaseMillis(r.releaseAt), releaseMember(r.old.Date), emailField(a.Email), a.End.Unix(), r.old.Code, a.Code).Text()
@@ -153,6 +155,7 @@ func (s *redisStore) reschedule(ctx context.Context, now time.Time, r reschedule
 // holdCmd reserves seats for a short time.
 //
 //	KEYS[1] cap  KEYS[2] hold  KEYS[3] holds index  KEYS[4] closures version
+//	KEYS[5] availability version
 //	ARGV[1] now ms  ARGV[2] expected closures version  ARGV[3] first unit
 //	ARGV[4] units  ARGV[5] seats list  ARGV[6] expires ms  ARGV[7] match
 //	ARGV[8] service  ARGV[9] start RFC 3339  ARGV[10] hold id  ARGV[11] cap (and hold record) time to live ms
@@ -163,7 +166,7 @@ var holdCmd = redis.NewScript(takeSeatsLua + `
 if (redis.call("GET", KEYS[4]) or "0") ~= ARGV[2] then return "closures_changed" end
 local first, n = tonumber(ARGV[3]), tonumber(ARGV[4])
 if not seats_free(KEYS[1], first, n, parse_seats(ARGV[5])) then return "slot_taken" end
-add_seats(KEYS[1], first, n, 1)
+add_seats(KEYS[1], KEYS[5], first, n, 1)
 redis.call("PEXPIRE", KEYS[1], ARGV[11])
 redis.call("HSET", KEYS[2], "match", ARGV[7], "expires", ARGV[6], "service", ARGV[8], "start", ARGV[9],
   "unit", ARGV[3], "units", ARGV[4], "date", ARGV[12])
@@ -184,7 +187,7 @@ type holdArgs struct {
 
 func (s *redisStore) hold(ctx context.Context, now time.Time, h holdArgs) (string, error) {
 	o := h.office
-	res, err := holdCmd.Run(ctx, s.rdb, []string{capKey(o, h.date), holdKey(o, h.id), holdsKey(o), closuresVerKey(o)},
+	res, err := holdCmd.Run(ctx, s.rdb, []string{capKey(o, h.date), holdKey(o, h.id), holdsKey(o), closuresVerKey(o), capVerKey(o)},
 		now.UnixMilli(), h.closuresVer, int(h.unit), h.units, h.seats, h.expires.UnixMilli(),
 		holdMatch(h.date, h.unit, h.units, h.service), h.service, h.start.Format(time.RFC3339), h.id,
 		ttlMillis(now, h.capExpiry), h.date.String()).Text()
@@ -197,7 +200,7 @@ func (s *redisStore) hold(ctx context.Context, now time.Time, h holdArgs) (strin
 // releaseHoldCmd gives a hold's seats back: always when forced (the citizen
 // let go), else only once it has expired (the sweep).
 //
-//	KEYS[1] hold  KEYS[2] holds index  KEYS[3] cap of the hold's day
+//	KEYS[1] hold  KEYS[2] holds index  KEYS[3] cap of the hold's day  KEYS[4] availability version
 //	ARGV[1] now ms  ARGV[2] force (1/0)  ARGV[3] hold id
 //
 // Returns 1 if released, 0 if not (gone, or not expired).
@@ -208,7 +211,7 @@ if not h[1] then
   return 0
 end
 if ARGV[2] ~= "1" and tonumber(h[1]) > tonumber(ARGV[1]) then return 0 end
-add_seats(KEYS[3], tonumber(h[2]), tonumber(h[3]), -1)
+add_seats(KEYS[3], KEYS[4], tonumber(h[2]), tonumber(h[3]), -1)
 redis.call("DEL", KEYS[1])
 redis.call("ZREM", KEYS[2], ARGV[3])
 return 1
@@ -231,7 +234,7 @@ func (s *redisStore) releaseHold(ctx context.Context, now time.Time, office, id 
 	if force {
 		f = "1"
 	}
-	n, err := releaseHoldCmd.Run(ctx, s.rdb, []string{holdKey(office, id), holdsKey(office), capKey(office, d)},
+	n, err := releaseHoldCmd.Run(ctx, s.rdb, []string{holdKey(office, id), holdsKey(office), capKey(office, d), capVerKey(office)},
 		now.UnixMilli(), f, id).Int()
 	if err != nil {
 		return false, store.Wrap("booking.releaseHold", err)
@@ -285,6 +288,7 @@ func (s *redisStore) expiredUnverified(ctx context.Context, office string, now t
 // expireCmd ends an unverified appointment whose deadline passed.
 //
 //	KEYS[1] appointment  KEYS[2] cap of its day  KEYS[3] e-mail limits  KEYS[4] unverified index
+//	KEYS[5] availability version
 //	ARGV[1] now ms  ARGV[2] id  ARGV[3] e-mail field
 //
 // Returns 1 if expired, 0 otherwise.
@@ -296,7 +300,7 @@ if a[1] ~= "unverified" then
   return 0
 end
 if not score or tonumber(score) > tonumber(ARGV[1]) then return 0 end
-add_seats(KEYS[2], tonumber(a[3]), tonumber(a[4]), -1)
+add_seats(KEYS[2], KEYS[5], tonumber(a[3]), tonumber(a[4]), -1)
 redis.call("HSET", KEYS[1], "s", "expired", "x", "unverified")
 ends_replace(KEYS[3], ARGV[3], a[2], nil)
 redis.call("ZREM", KEYS[4], ARGV[2])
@@ -306,7 +310,7 @@ return 1
 func (s *redisStore) expire(ctx context.Context, now time.Time, a Appointment) (bool, error) {
 	o := a.Office
 	n, err := expireCmd.Run(ctx, s.rdb, []string{apptKey(o, a.ID), capKey(o, a.Date), emailsKey(o),
-		unverifiedKey(o)}, now.UnixMilli(), a.ID, emailField(a.Email)).Int()
+		unverifiedKey(o), capVerKey(o)}, now.UnixMilli(), a.ID, emailField(a.Email)).Int()
 	if err != nil {
 		return false, store.Wrap("booking.expire", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -55,7 +56,10 @@ func active(all []Closure) []Closure {
 	return out
 }
 
-// decodeClosures decodes the closures hash (cancelled ones included), sorted by start.
+// decodeClosures decodes the closures hash (cancelled ones included), sorted by
+// start, then publication, then id: a total order, so that every server
+// reports the same closure on a day that two closures starting together cover
+// (the hash comes back in no particular order).
 func decodeClosures(m map[string]string) ([]Closure, error) {
 	out := make([]Closure, 0, len(m))
 	for _, v := range m {
@@ -73,7 +77,13 @@ func decodeClosures(m map[string]string) ([]Closure, error) {
 		if c := a.From.Compare(b.From); c != 0 {
 			return c
 		}
-		return a.StartMin - b.StartMin
+		if c := a.StartMin - b.StartMin; c != 0 {
+			return c
+		}
+		if c := a.PublishedAt.Compare(b.PublishedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
 	})
 	return out, nil
 }

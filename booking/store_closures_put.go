@@ -21,7 +21,8 @@ import (
 //
 //	KEYS[1] closures  KEYS[2] closures version  KEYS[3] day versions
 //	KEYS[4] outbox  KEYS[5] events  KEYS[6] unverified index  KEYS[7] e-mail limits
-//	then per appointment i (from 0): KEYS[8+2i] appointment, KEYS[9+2i] cap of its day
+//	KEYS[8] availability version (raised here as closures change availability)
+//	then per appointment i (from 0): KEYS[9+2i] appointment, KEYS[10+2i] cap of its day
 //	ARGV[1] now ms  ARGV[2] expected closures version  ARGV[3] closure id
 //	ARGV[4] closure JSON  ARGV[5] expected day versions "date=n,date=n"
 //	ARGV[6] event JSON ("" none)  ARGV[7] event stream max length
@@ -39,15 +40,15 @@ for pair in string.gmatch(ARGV[5], "[^,]+") do
 end
 local count = tonumber(ARGV[8])
 for i = 0, count - 1 do
-  local a = redis.call("HMGET", KEYS[8 + 2 * i], "s", "q")
+  local a = redis.call("HMGET", KEYS[9 + 2 * i], "s", "q")
   if (a[1] ~= "confirmed" and a[1] ~= "unverified") or a[2] ~= ARGV[10 + 6 * i] then return "changed" end
 end
 for i = 0, count - 1 do
-  local ak, ck = KEYS[8 + 2 * i], KEYS[9 + 2 * i]
+  local ak, ck = KEYS[9 + 2 * i], KEYS[10 + 2 * i]
   local id, seq = ARGV[9 + 6 * i], tonumber(ARGV[10 + 6 * i])
   local u = redis.call("HMGET", ak, "u", "n", "e")
   if ARGV[11 + 6 * i] == "1" then
-    add_seats(ck, tonumber(u[1]), tonumber(u[2]), -1)
+    add_seats(ck, KEYS[8], tonumber(u[1]), tonumber(u[2]), -1)
   end
   redis.call("HSET", ak, "s", "cancelled", "q", seq + 1, "x", ARGV[14 + 6 * i], "xa", ARGV[1])
   ends_replace(KEYS[7], ARGV[13 + 6 * i], u[3], nil)
@@ -56,6 +57,7 @@ for i = 0, count - 1 do
 end
 redis.call("HSET", KEYS[1], ARGV[3], ARGV[4])
 redis.call("INCR", KEYS[2])
+redis.call("INCR", KEYS[8])
 if ARGV[6] ~= "" then
   redis.call("XADD", KEYS[5], "MAXLEN", "~", ARGV[7], "*", "type", "closure", "data", ARGV[6])
 end
@@ -86,7 +88,7 @@ func (s *redisStore) putClosure(ctx context.Context, now time.Time, office strin
 	}
 	sort.Strings(pairs)
 	keys := []string{closuresKey(office), closuresVerKey(office), dayVerKey(office), notify.OutboxKey(office),
-		events.Key(office), unverifiedKey(office), emailsKey(office)}
+		events.Key(office), unverifiedKey(office), emailsKey(office), capVerKey(office)}
 	args := []any{now.UnixMilli(), closuresVer, c.ID, string(rec), strings.Join(pairs, ","), string(ev), events.MaxLen, len(cancels)}
 	for _, x := range cancels {
 		a := x.appt

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -68,6 +69,7 @@ func benchCommand(ctx context.Context, cfg config.Config, args []string, stdout,
 	jsonOut := fs.Bool("json", false, "print JSON instead of the table")
 	officesOut := fs.String("offices-file", "", "write the bench offices YAML to this file and exit (for a server of your own)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (load generator and, without --url, the server) to this file")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return nil
 	} else if err != nil {
@@ -85,6 +87,17 @@ func benchCommand(ctx context.Context, cfg config.Config, args []string, stdout,
 		return err
 	}
 	defer stop()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var results []benchResult
 	for _, name := range pairWithBaselines(strings.Split(*scen, ",")) {
 		rs, err := b.run(ctx, name)
