@@ -62,6 +62,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	}
 	defer a.store.Close()
 	defer a.queue.Close()
+	defer a.audit.Start(a.log)() // after the HTTP server has drained: writes the entries still queued
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

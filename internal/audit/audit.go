@@ -7,7 +7,9 @@ package audit
 
 import (
 	"context"
+	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -34,21 +36,164 @@ type Entry struct {
 }
 
 // Log writes and reads the audit stream.
+//
+// Without Start, Record writes each entry at once (one round trip). After
+// Start, Record hands entries to a writer that sends whatever has queued up
+// as one pipeline, so that a staff request does not wait for its audit entry
+// (call-next was three round trips, one of them this). That moves the entry's
+// write a moment after the response; an entry is lost only if the process
+// dies in that moment (as it was lost before if the process died between the
+// action and its entry) or Redis stays down for the writer's retries. Reads
+// (HandleIndex) first wait for what this process queued.
 type Log struct {
 	rdb   redis.UniversalClient
 	clock clock.Clock
+
+	mu    sync.RWMutex
+	queue chan item // nil: not started, or stopped
 }
+
+// item is a queued entry, or (flush != nil) a barrier that the writer closes
+// once everything queued before it is written.
+type item struct {
+	e     Entry
+	at    time.Time
+	flush chan struct{}
+}
+
+// queueSize bounds the entries waiting for the writer; past it, Record
+// writes at once.
+const queueSize = 4096
+
+// maxBatch bounds the entries of one pipeline.
+const maxBatch = 256
 
 // New returns the audit log on rdb.
 func New(rdb redis.UniversalClient, clk clock.Clock) *Log { return &Log{rdb: rdb, clock: clk} }
 
-// Record appends e (its time is now; its id is assigned).
-func (l *Log) Record(ctx context.Context, e Entry) error {
-	err := l.rdb.XAdd(ctx, &redis.XAddArgs{Stream: Key(), MaxLen: MaxLen, Approx: true, Values: []any{
-		"time", l.clock.Now().UTC().Format(time.RFC3339Nano), "actor", e.Actor, "action", e.Action,
+// Start starts the writer. stop makes Record write at once again, writes what
+// is queued and waits for the writer to end.
+func (l *Log) Start(log *slog.Logger) (stop func()) {
+	q := make(chan item, queueSize)
+	done := make(chan struct{})
+	l.mu.Lock()
+	l.queue = q
+	l.mu.Unlock()
+	go func() {
+		defer close(done)
+		batch := make([]item, 0, maxBatch)
+		for it := range q {
+			batch = append(batch[:0], it)
+		fill:
+			for len(batch) < maxBatch {
+				select {
+				case it, ok := <-q:
+					if !ok {
+						break fill
+					}
+					batch = append(batch, it)
+				default:
+					break fill
+				}
+			}
+			l.writeBatch(log, batch)
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			l.mu.Lock()
+			l.queue = nil
+			l.mu.Unlock()
+			close(q)
+			<-done
+		})
+	}
+}
+
+// writeBatch writes the entries of batch in one pipeline, tries twice more
+// after a failure (the store may be failing over), then gives up with a
+// warning, and releases the barriers.
+func (l *Log) writeBatch(log *slog.Logger, batch []item) {
+	n := 0
+	for _, it := range batch {
+		if it.flush == nil {
+			n++
+		}
+	}
+	if n > 0 {
+		var err error
+		for attempt := range 3 {
+			if attempt > 0 {
+				time.Sleep(time.Duration(attempt) * 200 * time.Millisecond)
+			}
+			pipe := l.rdb.Pipeline()
+			for _, it := range batch {
+				if it.flush == nil {
+					pipe.XAdd(context.Background(), l.args(it.e, it.at))
+				}
+			}
+			if _, err = pipe.Exec(context.Background()); err == nil {
+				break
+			}
+		}
+		if err != nil {
+			log.Warn("audit: could not record", "entries", n, "err", err)
+		}
+	}
+	for _, it := range batch {
+		if it.flush != nil {
+			close(it.flush)
+		}
+	}
+}
+
+func (l *Log) args(e Entry, at time.Time) *redis.XAddArgs {
+	return &redis.XAddArgs{Stream: Key(), MaxLen: MaxLen, Approx: true, Values: []any{
+		"time", at.UTC().Format(time.RFC3339Nano), "actor", e.Actor, "action", e.Action,
 		"target", e.Target, "status", strconv.Itoa(e.Status), "request_id", e.RequestID,
-	}}).Err()
-	return store.Wrap("audit.Record", err)
+	}}
+}
+
+// Record appends e (its time is now; its id is assigned): queued for the
+// writer after Start, else at once.
+func (l *Log) Record(ctx context.Context, e Entry) error {
+	at := l.clock.Now()
+	l.mu.RLock()
+	if l.queue != nil {
+		select {
+		case l.queue <- item{e: e, at: at}:
+			l.mu.RUnlock()
+			return nil
+		default: // full: write it here
+		}
+	}
+	l.mu.RUnlock()
+	return store.Wrap("audit.Record", l.rdb.XAdd(ctx, l.args(e, at)).Err())
+}
+
+// Flush waits until the entries this process queued so far are written (or
+// given up), or ctx ends.
+func (l *Log) Flush(ctx context.Context) error {
+	b := make(chan struct{})
+	l.mu.RLock()
+	if l.queue == nil {
+		l.mu.RUnlock()
+		return nil
+	}
+	select {
+	case l.queue <- item{flush: b}:
+	case <-ctx.Done():
+		l.mu.RUnlock()
+		return ctx.Err()
+	}
+	l.mu.RUnlock()
+	select {
+	case <-b:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Recent returns the newest limit entries, newest first.

@@ -2,10 +2,12 @@ package audit
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -74,5 +76,64 @@ func TestMiddleware(t *testing.T) {
 			got[0].Action != "GET /api/v1/staff/offices/:office/appointments" {
 			t.Fatalf("entries = %+v", got)
 		}
+	})
+}
+
+// TestWriter: after Start, entries recorded from many goroutines all reach
+// the stream, in batches; Flush waits for them; stop writes what is still
+// queued; after stop, Record writes at once again.
+func TestWriter(t *testing.T) {
+	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		l := New(st.Client, clock.NewSimulated(t0))
+		stop := l.Start(slog.New(slog.NewTextHandler(io.Discard, nil)))
+		var wg sync.WaitGroup
+		for g := range 8 {
+			wg.Go(func() {
+				for i := range 250 {
+					if err := l.Record(ctx, Entry{Actor: fmt.Sprintf("u%d", g), Action: "call-next", Status: i}); err != nil {
+						t.Error(err)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if err := l.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := st.Client.XLen(ctx, Key()).Val(); n != 2000 {
+			t.Fatalf("after Flush: %d entries, want 2000", n)
+		}
+		// per actor, the entries are in the order they were recorded
+		got, err := l.Recent(ctx, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := map[string]int{}
+		for _, e := range got { // newest first
+			if prev, ok := last[e.Actor]; ok && e.Status != prev-1 {
+				t.Fatalf("%s: entry %d after %d", e.Actor, e.Status, prev)
+			}
+			last[e.Actor] = e.Status
+		}
+		for i := range 100 {
+			if err := l.Record(ctx, Entry{Actor: "late", Action: "logout", Status: i}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		stop()
+		if n := st.Client.XLen(ctx, Key()).Val(); n != 2100 {
+			t.Fatalf("after stop: %d entries, want 2100 (stop writes what is queued)", n)
+		}
+		if err := l.Record(ctx, Entry{Actor: "after", Action: "login"}); err != nil {
+			t.Fatal(err)
+		}
+		if n := st.Client.XLen(ctx, Key()).Val(); n != 2101 {
+			t.Fatalf("a Record after stop: %d entries, want 2101 (written at once)", n)
+		}
+		if err := l.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		stop() // twice is harmless
 	})
 }

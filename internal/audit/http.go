@@ -97,6 +97,10 @@ func (l *Log) HandleIndex(c *gin.Context) {
 		}
 		limit = n
 	}
+	if err := l.Flush(c.Request.Context()); err != nil {
+		httpx.Error(c, err)
+		return
+	}
 	entries, err := l.Recent(c.Request.Context(), limit)
 	if err != nil {
 		httpx.Error(c, err)
