@@ -23,7 +23,7 @@ import (
 )
 
 // benchScenarios are the names "rathaus bench" knows, in the order they run.
-var benchScenarios = []string{"baseline-get", "baseline-evalsha", "availability", "booking", "mixed", "rush", "queue", "fanout"}
+var benchScenarios = []string{"baseline-get", "baseline-evalsha", "availability", "booking", "booking-paced", "mixed", "rush", "queue", "fanout"}
 
 const benchUsage = `usage: rathaus bench [flags]
   Runs named load scenarios against a rathaus server and prints a table
@@ -50,6 +50,9 @@ type bench struct {
 	// office "bench" (about 1,850 a day: the worst case) instead of the 43
 	// "city" offices (about 100 a day each, like Berlin's).
 	memoryDense bool
+	// bookingRPS is the rate the booking scenario reached (booking-paced
+	// runs at half of it).
+	bookingRPS float64
 }
 
 // benchCommand runs "rathaus bench".
@@ -187,6 +190,8 @@ func (b *bench) run(ctx context.Context, name string) ([]benchResult, error) {
 		return []benchResult{b.benchBaselineEvalsha(ctx)}, nil
 	case "booking":
 		return []benchResult{b.benchBooking(ctx)}, nil
+	case "booking-paced":
+		return []benchResult{b.benchBookingPaced(ctx)}, nil
 	case "availability":
 		return []benchResult{b.benchAvailability(ctx)}, nil
 	case "mixed":
@@ -238,7 +243,8 @@ func pairWithBaselines(names []string) []string {
 func addRatios(rs []benchResult) {
 	for i := range rs {
 		if !strings.HasPrefix(rs[i].Name, "booking") && !strings.HasPrefix(rs[i].Name, "availability-8w") &&
-			rs[i].Name != "mixed-citizens" && rs[i].Name != "baseline-evalsha-book" || rs[i].Name == "booking-rush" {
+			rs[i].Name != "mixed-citizens" && rs[i].Name != "baseline-evalsha-book" || rs[i].Name == "booking-rush" ||
+			rs[i].Name == "booking-paced" {
 			continue
 		}
 		var sum float64

@@ -45,6 +45,11 @@ type loadSpec struct {
 	conns int
 	dur   time.Duration
 	max   int
+	// rate, when above 0, paces the requests (an open loop): request i is
+	// due at start + i/rate, a connection waits for it, and its latency counts
+	// from when it was due — so time spent waiting for a free connection
+	// (the server falling behind) is latency too.
+	rate float64
 	// do sends request i (0, 1, 2, … across all workers); an error counts
 	// as an error and its latency is still recorded.
 	do func(ctx context.Context, i int) error
@@ -75,6 +80,19 @@ func runLoad(ctx context.Context, spec loadSpec, prog *progress) benchResult {
 					return
 				}
 				t0 := time.Now()
+				if spec.rate > 0 {
+					t0 = start.Add(time.Duration(float64(i) / spec.rate * float64(time.Second)))
+					if !t0.Before(deadline) {
+						return
+					}
+					if d := time.Until(t0); d > 0 {
+						select {
+						case <-time.After(d):
+						case <-ctx.Done():
+							return
+						}
+					}
+				}
 				if err := spec.do(ctx, i); err != nil {
 					errs.Add(1)
 				}

@@ -143,6 +143,37 @@ func (b *bench) benchBooking(ctx context.Context) benchResult {
 		return nil
 	}}, b.prog)
 	r.Note = fmt.Sprintf("%d booked, %d × 409 on holidays", booked.Load(), conflicts.Load())
+	b.bookingRPS = r.RPS
+	return r
+}
+
+// benchBookingPaced books at half the rate the closed loop of "booking"
+// reached in this run, in an open loop at --conns connections: the latency a
+// citizen sees while the server is busy but not overrun (the closed loop
+// measures it at saturation, where it is conns / throughput by design).
+func (b *bench) benchBookingPaced(ctx context.Context) benchResult {
+	if b.bookingRPS <= 0 {
+		return benchResult{Name: "booking-paced", Note: "needs the booking scenario before it in the same run"}
+	}
+	rate := b.bookingRPS / 2
+	var booked, conflicts atomic.Int64
+	off := 10000 + int(rand.Uint32()%5000)
+	r := runLoad(ctx, loadSpec{name: "booking-paced", conns: b.conns, dur: b.dur, rate: rate, do: func(ctx context.Context, i int) error {
+		code, err := b.book(ctx, "bench", b.startOf(off+i), 2_000_000+i)
+		switch {
+		case err != nil:
+			return err
+		case code == http.StatusCreated:
+			booked.Add(1)
+		case code == http.StatusConflict:
+			conflicts.Add(1)
+		default:
+			return errStatus(code)
+		}
+		return nil
+	}}, b.prog)
+	r.Note = fmt.Sprintf("paced at %.0f req/s = half the closed loop's rate; latency from when each request was due; %d booked, %d × 409 on holidays",
+		rate, booked.Load(), conflicts.Load())
 	return r
 }
 
