@@ -110,10 +110,22 @@ func (b *bench) fill(ctx context.Context, booked, level int, next *int) int {
 // outboxBacklog is how many mails wait in the outboxes of the bench offices.
 func (b *bench) outboxBacklog(ctx context.Context) int64 {
 	var n int64
-	for _, o := range append([]string{"bench"}, cityIDs()...) {
+	for _, o := range append([]string{"bench", "rush"}, cityIDs()...) {
 		n += b.st.Client.XLen(ctx, notify.OutboxKey(o)).Val()
 	}
 	return n
+}
+
+// quiesce waits (up to 3 minutes) until the mails of the lines before are
+// sent, so that every line measures its own scenario and not also the
+// outbox workers catching up (a booking line leaves tens of thousands of
+// confirmations behind). It returns how long it waited.
+func (b *bench) quiesce(ctx context.Context) time.Duration {
+	start := time.Now()
+	for b.outboxBacklog(ctx) > 0 && time.Since(start) < 3*time.Minute && ctx.Err() == nil {
+		time.Sleep(200 * time.Millisecond)
+	}
+	return time.Since(start)
 }
 
 func cityIDs() []string {
