@@ -90,29 +90,35 @@ func (s *outboxStore) wasSent(ctx context.Context, messageID string) (bool, erro
 	return n == 1, nil
 }
 
-// markSent sets the message's short-lived sent marker. The worker sets it
-// right after the mail server accepted the mail, before acknowledging, so
-// that a crash in between does not send the mail again in the common case.
-func (s *outboxStore) markSent(ctx context.Context, messageID string, ttl time.Duration) error {
-	return store.Wrap("notify.markSent", s.rdb.Set(ctx, SentKey(s.office, messageID), "1", ttl).Err())
-}
-
-// ackCmd acknowledges a handled entry and deletes it from the stream.
+// ackCmd acknowledges a handled entry and deletes it from the stream; for a
+// mail just accepted by the mail server it first sets the message's
+// short-lived sent marker, in the same step (one round trip, and no moment in
+// which the mail is acknowledged but unmarked or marked but pending). The
+// marker lets a worker that took the entry over while it was being sent
+// (ClaimIdle) see that it went out.
 //
 // KEYS[1] -> rathaus:{<office>}:outbox
+// KEYS[2] -> rathaus:{<office>}:outbox:sent:<message id> (or the outbox key again: no marker)
 // ARGV[1] -> consumer group
 // ARGV[2] -> stream entry id
+// ARGV[3] -> marker time to live, ms ("": no marker)
 //
 // Returns 1 when the entry was pending and is now acknowledged, 0 when it was
 // not pending any more (another worker finished it).
 var ackCmd = redis.NewScript(`
+if ARGV[3] ~= "" then redis.call("SET", KEYS[2], "1", "PX", ARGV[3]) end
 local n = redis.call("XACK", KEYS[1], ARGV[1], ARGV[2])
 redis.call("XDEL", KEYS[1], ARGV[2])
 return n`)
 
-// ack acknowledges and deletes e.
-func (s *outboxStore) ack(ctx context.Context, e entry) error {
-	err := ackCmd.Run(ctx, s.rdb, []string{OutboxKey(s.office)}, OutboxGroup, e.ID).Err()
+// ack acknowledges and deletes e; with sentID, it also sets that message's
+// sent marker for ttl.
+func (s *outboxStore) ack(ctx context.Context, e entry, sentID string, ttl time.Duration) error {
+	marker, ms := OutboxKey(s.office), ""
+	if sentID != "" {
+		marker, ms = SentKey(s.office, sentID), strconv.FormatInt(ttl.Milliseconds(), 10)
+	}
+	err := ackCmd.Run(ctx, s.rdb, []string{OutboxKey(s.office), marker}, OutboxGroup, e.ID, ms).Err()
 	return store.Wrap("notify.ack", err)
 }
 

@@ -303,7 +303,7 @@ func TestWorker_Reclaim(t *testing.T) {
 			t.Fatalf("dead worker read %d: %v", len(got), err)
 		}
 		// The dead worker had "accepted" accepted by the server and set its marker, then died before XACK.
-		if err := dead.markSent(ctx, "accepted", time.Hour); err != nil {
+		if err := st.Client.Set(ctx, SentKey("geesthacht", "accepted"), "1", time.Hour).Err(); err != nil {
 			t.Fatal(err)
 		}
 		w := newTestWorker(t, st.Client, smtpTransport(t, srv), clock.NewSimulated(start), "w2")

@@ -235,7 +235,7 @@ func (w *Worker) handle(ctx context.Context, e entry) error {
 		if !ok {
 			w.cfg.Metrics.Dropped.WithLabelValues(w.cfg.Office).Inc()
 			w.cfg.Log.Info("notify: mail no longer needed, dropping", "office", w.cfg.Office, "id", msg.ID)
-			return w.retryStore(func() error { return w.st.ack(context.WithoutCancel(ctx), e) })
+			return w.retryStore(func() error { return w.st.ack(context.WithoutCancel(ctx), e, "", 0) })
 		}
 		m.ID = msg.ID
 		msg = m
@@ -265,17 +265,16 @@ func (w *Worker) send(ctx context.Context, msg Message) (err error) {
 	return w.cfg.Sender.Send(ctx, msg)
 }
 
-// afterSend records an accepted mail: first the sent marker, then the
-// acknowledgement. The mail server has the mail now, so both are retried
-// for a while rather than letting the entry be sent again.
+// afterSend records an accepted mail: its sent marker and the
+// acknowledgement, in one script. The mail server has the mail now, so that
+// is retried for a while rather than letting the entry be sent again.
 func (w *Worker) afterSend(ctx context.Context, e entry, id string, sent bool) error {
 	ctx = context.WithoutCancel(ctx)
-	if !sent {
-		if err := w.retryStore(func() error { return w.st.markSent(ctx, id, w.cfg.SentTTL) }); err != nil {
-			return err
-		}
+	marker := id
+	if sent {
+		marker = "" // it has one
 	}
-	return w.retryStore(func() error { return w.st.ack(ctx, e) })
+	return w.retryStore(func() error { return w.st.ack(ctx, e, marker, w.cfg.SentTTL) })
 }
 
 func (w *Worker) retryStore(f func() error) error {
