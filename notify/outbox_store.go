@@ -81,13 +81,31 @@ func (s *outboxStore) reclaim(ctx context.Context, consumer, cursor string, minI
 	return toEntries(msgs), next, nil
 }
 
-// wasSent reports whether the message's sent marker exists.
-func (s *outboxStore) wasSent(ctx context.Context, messageID string) (bool, error) {
-	n, err := s.rdb.Exists(ctx, SentKey(s.office, messageID)).Result()
-	if err != nil {
-		return false, store.Wrap("notify.wasSent", err)
+// sentMarks reports, for each message id, whether its sent marker exists:
+// one MGET for a whole batch ("" ids are reported unsent).
+func (s *outboxStore) sentMarks(ctx context.Context, ids []string) ([]bool, error) {
+	out := make([]bool, len(ids))
+	keys := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if id != "" {
+			keys = append(keys, SentKey(s.office, id))
+		}
 	}
-	return n == 1, nil
+	if len(keys) == 0 {
+		return out, nil
+	}
+	vals, err := s.rdb.MGet(ctx, keys...).Result()
+	if err != nil {
+		return nil, store.Wrap("notify.sentMarks", err)
+	}
+	j := 0
+	for i, id := range ids {
+		if id != "" {
+			out[i] = vals[j] != nil
+			j++
+		}
+	}
+	return out, nil
 }
 
 // ackCmd acknowledges a handled entry and deletes it from the stream; for a

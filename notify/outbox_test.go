@@ -285,6 +285,30 @@ func TestWorker_InvalidMessage(t *testing.T) {
 	})
 }
 
+// TestWorker_SameMessageTwice: a message queued twice (its markers are read
+// for the whole batch at once) goes out once; one sent before is not sent
+// again.
+func TestWorker_SameMessageTwice(t *testing.T) {
+	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
+		srv := startSMTP(t)
+		ctx := context.Background()
+		start := time.Date(2026, 10, 5, 10, 0, 0, 0, berlin)
+		w := newTestWorker(t, st.Client, smtpTransport(t, srv), clock.NewSimulated(start), "w1")
+		twice, before := testMessage("twice", KindConfirmation, 0, start), testMessage("before", KindConfirmation, 0, start)
+		if err := st.Client.Set(ctx, SentKey("geesthacht", "before"), "1", time.Hour).Err(); err != nil {
+			t.Fatal(err)
+		}
+		enqueue(t, st.Client, twice, before, twice)
+		if n := mustExec(t, w); n != 3 {
+			t.Fatalf("handled %d, want 3", n)
+		}
+		if ids := messageIDs(t, srv); !slices.Equal(ids, []string{"<twice@rathaus.example>"}) {
+			t.Errorf("received %v, want the twice-queued message once", ids)
+		}
+		assertEmpty(t, st.Client)
+	})
+}
+
 // TestWorker_Reclaim: entries a worker read and never finished (it died)
 // are taken over by another; one whose sent marker is set is acknowledged
 // without sending it again.

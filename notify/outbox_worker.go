@@ -180,23 +180,19 @@ func (w *Worker) exec(ctx context.Context) (int, error) {
 	}
 	w.cursor = next
 	w.cfg.Metrics.Reclaimed.WithLabelValues(w.cfg.Office).Add(float64(len(claimed)))
-	handled := 0
-	for _, e := range claimed {
-		if err := w.handle(ctx, e); err != nil {
-			return handled, err
-		}
-		handled++
+	handled, err := w.handleAll(ctx, claimed)
+	if err != nil {
+		return handled, err
 	}
 	fresh, err := w.st.read(ctx, w.cfg.Consumer, w.cfg.Batch, w.cfg.Block)
 	if err != nil {
 		w.grouped = !isNoGroup(err)
 		return handled, fmt.Errorf("notify.Worker: %w", err)
 	}
-	for _, e := range fresh {
-		if err := w.handle(ctx, e); err != nil {
-			return handled, err
-		}
-		handled++
+	n, err := w.handleAll(ctx, fresh)
+	handled += n
+	if err != nil {
+		return handled, err
 	}
 	if n, err := w.st.backlog(ctx); err == nil {
 		w.cfg.Metrics.Backlog.WithLabelValues(w.cfg.Office).Set(float64(n))
@@ -212,17 +208,55 @@ func isNoGroup(err error) bool {
 
 // handle sends one entry and records the outcome. A returned error is a
 // store error: the entry stays pending and is taken over later.
-func (w *Worker) handle(ctx context.Context, e entry) error {
-	var msg Message
-	ref, isRef := ParseRef(e.Raw)
-	if isRef {
-		msg.ID = ref.MessageID()
-	} else if err := json.Unmarshal([]byte(e.Raw), &msg); err != nil || msg.ID == "" {
+// handleAll handles entries in order, after reading their sent markers in
+// one round trip, and returns how many it handled.
+func (w *Worker) handleAll(ctx context.Context, entries []entry) (int, error) {
+	if len(entries) == 0 {
+		return 0, nil
+	}
+	ids := make([]string, len(entries))
+	for i, e := range entries {
+		ids[i], _, _ = parseEntry(e)
+	}
+	sent, err := w.st.sentMarks(ctx, ids)
+	if err != nil {
+		return 0, fmt.Errorf("notify.Worker: %w", err)
+	}
+	done := make(map[string]bool, len(entries))
+	for i, e := range entries {
+		// the same message twice in one batch: the second sees the first's marker
+		if err := w.handle(ctx, e, sent[i] || done[ids[i]]); err != nil {
+			return i, err
+		}
+		done[ids[i]] = ids[i] != ""
+	}
+	return len(entries), nil
+}
+
+// parseEntry returns an entry's message id and either its reference or its
+// message; id is "" when the entry is neither.
+func parseEntry(e entry) (id string, ref Ref, msg *Message) {
+	if r, ok := ParseRef(e.Raw); ok {
+		return r.MessageID(), r, nil
+	}
+	var m Message
+	if err := json.Unmarshal([]byte(e.Raw), &m); err != nil || m.ID == "" {
+		return "", Ref{}, nil
+	}
+	return m.ID, Ref{}, &m
+}
+
+// handle sends one entry's mail unless sent (its marker exists), then
+// acknowledges it.
+func (w *Worker) handle(ctx context.Context, e entry, sent bool) error {
+	id, ref, parsed := parseEntry(e)
+	if id == "" {
 		return w.fail(ctx, e, fmt.Errorf("%w: entry %s is no message JSON", ErrInvalidMessage, e.ID))
 	}
-	sent, err := w.st.wasSent(ctx, msg.ID)
-	if err != nil {
-		return fmt.Errorf("notify.Worker: %w", err)
+	isRef := parsed == nil
+	msg := Message{ID: id}
+	if parsed != nil {
+		msg = *parsed
 	}
 	if !sent && isRef {
 		if w.cfg.Resolver == nil {
