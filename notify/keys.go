@@ -10,12 +10,6 @@ func OutboxKey(office string) string { return "rathaus:{" + office + "}:outbox" 
 // DeadLetterKey is the office's stream of messages that failed too often.
 func DeadLetterKey(office string) string { return "rathaus:{" + office + "}:outbox:dead" }
 
-// SentKey marks a message as sent (short-lived), so a crash between SMTP
-// acceptance and XACK does not send it twice in the common case.
-func SentKey(office, messageID string) string {
-	return "rathaus:{" + office + "}:outbox:sent:" + messageID
-}
-
 // RetryKey is the office's sorted set of outbox messages waiting for their
 // next try after a failure: member is "<failed attempts>:<Message JSON>",
 // score the due time in Unix milliseconds. The worker moves due members back

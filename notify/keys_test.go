@@ -7,7 +7,6 @@ func TestKeys(t *testing.T) {
 		{OutboxKey("geesthacht"), "rathaus:{geesthacht}:outbox"},
 		{DeadLetterKey("geesthacht"), "rathaus:{geesthacht}:outbox:dead"},
 		{RetryKey("geesthacht"), "rathaus:{geesthacht}:outbox:retry"},
-		{SentKey("geesthacht", "m-1"), "rathaus:{geesthacht}:outbox:sent:m-1"},
 		{SchedLockKey("reminders:geesthacht", "20261025T0230"), "rathaus:{sched:reminders:geesthacht}:lock:20261025T0230"},
 		{SchedLastKey("reminders:geesthacht"), "rathaus:{sched:reminders:geesthacht}:last"},
 	}

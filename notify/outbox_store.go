@@ -81,62 +81,33 @@ func (s *outboxStore) reclaim(ctx context.Context, consumer, cursor string, minI
 	return toEntries(msgs), next, nil
 }
 
-// sentMarks reports, for each message id, whether its sent marker exists:
-// one MGET for a whole batch ("" ids are reported unsent).
-func (s *outboxStore) sentMarks(ctx context.Context, ids []string) ([]bool, error) {
-	out := make([]bool, len(ids))
-	keys := make([]string, 0, len(ids))
-	for _, id := range ids {
-		if id != "" {
-			keys = append(keys, SentKey(s.office, id))
-		}
-	}
-	if len(keys) == 0 {
-		return out, nil
-	}
-	vals, err := s.rdb.MGet(ctx, keys...).Result()
+// exists reports whether entry id is still in the stream: an entry taken
+// over from another worker may have been finished by it meanwhile (its
+// send outlasted ClaimIdle); finishing deletes the entry.
+func (s *outboxStore) exists(ctx context.Context, id string) (bool, error) {
+	msgs, err := s.rdb.XRangeN(ctx, OutboxKey(s.office), id, id, 1).Result()
 	if err != nil {
-		return nil, store.Wrap("notify.sentMarks", err)
+		return false, store.Wrap("notify.exists", err)
 	}
-	j := 0
-	for i, id := range ids {
-		if id != "" {
-			out[i] = vals[j] != nil
-			j++
-		}
-	}
-	return out, nil
+	return len(msgs) == 1, nil
 }
 
-// ackCmd acknowledges a handled entry and deletes it from the stream; for a
-// mail just accepted by the mail server it first sets the message's
-// short-lived sent marker, in the same step (one round trip, and no moment in
-// which the mail is acknowledged but unmarked or marked but pending). The
-// marker lets a worker that took the entry over while it was being sent
-// (ClaimIdle) see that it went out.
+// ackCmd acknowledges a handled entry and deletes it from the stream.
 //
 // KEYS[1] -> rathaus:{<office>}:outbox
-// KEYS[2] -> rathaus:{<office>}:outbox:sent:<message id> (or the outbox key again: no marker)
 // ARGV[1] -> consumer group
 // ARGV[2] -> stream entry id
-// ARGV[3] -> marker time to live, ms ("": no marker)
 //
 // Returns 1 when the entry was pending and is now acknowledged, 0 when it was
 // not pending any more (another worker finished it).
 var ackCmd = redis.NewScript(`
-if ARGV[3] ~= "" then redis.call("SET", KEYS[2], "1", "PX", ARGV[3]) end
 local n = redis.call("XACK", KEYS[1], ARGV[1], ARGV[2])
 redis.call("XDEL", KEYS[1], ARGV[2])
 return n`)
 
-// ack acknowledges and deletes e; with sentID, it also sets that message's
-// sent marker for ttl.
-func (s *outboxStore) ack(ctx context.Context, e entry, sentID string, ttl time.Duration) error {
-	marker, ms := OutboxKey(s.office), ""
-	if sentID != "" {
-		marker, ms = SentKey(s.office, sentID), strconv.FormatInt(ttl.Milliseconds(), 10)
-	}
-	err := ackCmd.Run(ctx, s.rdb, []string{OutboxKey(s.office), marker}, OutboxGroup, e.ID, ms).Err()
+// ack acknowledges and deletes e.
+func (s *outboxStore) ack(ctx context.Context, e entry) error {
+	err := ackCmd.Run(ctx, s.rdb, []string{OutboxKey(s.office)}, OutboxGroup, e.ID).Err()
 	return store.Wrap("notify.ack", err)
 }
 

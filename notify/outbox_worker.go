@@ -44,11 +44,6 @@ type WorkerConfig struct {
 	Block time.Duration
 	// Batch is how many entries one read takes (16).
 	Batch int
-	// SentTTL is how long the sent marker lives (1 h): long enough for an
-	// entry whose acknowledgement failed to be taken over (ClaimIdle) and
-	// recognised as sent; every marker costs about 100 bytes of Redis, and a
-	// rush sends tens of thousands an hour.
-	SentTTL time.Duration
 }
 
 func (c *WorkerConfig) defaults() {
@@ -64,7 +59,6 @@ func (c *WorkerConfig) defaults() {
 	set(&c.MaxBackoff, time.Hour)
 	set(&c.ClaimIdle, 5*time.Minute)
 	set(&c.Block, 2*time.Second)
-	set(&c.SentTTL, time.Hour)
 	if c.Batch <= 0 {
 		c.Batch = 16
 	}
@@ -84,8 +78,7 @@ func (c *WorkerConfig) defaults() {
 // exponential backoff and, after MaxAttempts, to the dead-letter stream;
 // entries left by a dead worker are taken over with XAUTOCLAIM. An entry is
 // removed from the stream only in the same script that records its outcome
-// (sent marker, retry or dead letter), so a message a domain appended is
-// never lost.
+// (sent, retry or dead letter), so a message a domain appended is never lost.
 type Worker struct {
 	cfg     WorkerConfig
 	st      *outboxStore
@@ -180,7 +173,7 @@ func (w *Worker) exec(ctx context.Context) (int, error) {
 	}
 	w.cursor = next
 	w.cfg.Metrics.Reclaimed.WithLabelValues(w.cfg.Office).Add(float64(len(claimed)))
-	handled, err := w.handleAll(ctx, claimed)
+	handled, err := w.handleAll(ctx, claimed, true)
 	if err != nil {
 		return handled, err
 	}
@@ -189,7 +182,7 @@ func (w *Worker) exec(ctx context.Context) (int, error) {
 		w.grouped = !isNoGroup(err)
 		return handled, fmt.Errorf("notify.Worker: %w", err)
 	}
-	n, err := w.handleAll(ctx, fresh)
+	n, err := w.handleAll(ctx, fresh, false)
 	handled += n
 	if err != nil {
 		return handled, err
@@ -206,29 +199,24 @@ func isNoGroup(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "NOGROUP")
 }
 
-// handle sends one entry and records the outcome. A returned error is a
-// store error: the entry stays pending and is taken over later.
-// handleAll handles entries in order, after reading their sent markers in
-// one round trip, and returns how many it handled.
-func (w *Worker) handleAll(ctx context.Context, entries []entry) (int, error) {
-	if len(entries) == 0 {
-		return 0, nil
-	}
-	ids := make([]string, len(entries))
+// handleAll handles entries in order and returns how many it handled. An
+// entry taken over from another worker (takenOver) is first checked to be
+// still in the stream: that worker may have finished it meanwhile.
+func (w *Worker) handleAll(ctx context.Context, entries []entry, takenOver bool) (int, error) {
 	for i, e := range entries {
-		ids[i], _, _ = parseEntry(e)
-	}
-	sent, err := w.st.sentMarks(ctx, ids)
-	if err != nil {
-		return 0, fmt.Errorf("notify.Worker: %w", err)
-	}
-	done := make(map[string]bool, len(entries))
-	for i, e := range entries {
-		// the same message twice in one batch: the second sees the first's marker
-		if err := w.handle(ctx, e, sent[i] || done[ids[i]]); err != nil {
+		if takenOver {
+			ok, err := w.st.exists(ctx, e.ID)
+			if err != nil {
+				return i, fmt.Errorf("notify.Worker: %w", err)
+			}
+			if !ok {
+				w.cfg.Log.Info("notify: finished by the worker it was taken from", "office", w.cfg.Office, "entry", e.ID)
+				continue
+			}
+		}
+		if err := w.handle(ctx, e); err != nil {
 			return i, err
 		}
-		done[ids[i]] = ids[i] != ""
 	}
 	return len(entries), nil
 }
@@ -246,9 +234,9 @@ func parseEntry(e entry) (id string, ref Ref, msg *Message) {
 	return m.ID, Ref{}, &m
 }
 
-// handle sends one entry's mail unless sent (its marker exists), then
-// acknowledges it.
-func (w *Worker) handle(ctx context.Context, e entry, sent bool) error {
+// handle sends one entry and records the outcome. A returned error is a
+// store error: the entry stays pending and is taken over later.
+func (w *Worker) handle(ctx context.Context, e entry) error {
 	id, ref, parsed := parseEntry(e)
 	if id == "" {
 		return w.fail(ctx, e, fmt.Errorf("%w: entry %s is no message JSON", ErrInvalidMessage, e.ID))
@@ -258,7 +246,7 @@ func (w *Worker) handle(ctx context.Context, e entry, sent bool) error {
 	if parsed != nil {
 		msg = *parsed
 	}
-	if !sent && isRef {
+	if isRef {
 		if w.cfg.Resolver == nil {
 			return w.fail(ctx, e, ErrNoResolver)
 		}
@@ -269,23 +257,21 @@ func (w *Worker) handle(ctx context.Context, e entry, sent bool) error {
 		if !ok {
 			w.cfg.Metrics.Dropped.WithLabelValues(w.cfg.Office).Inc()
 			w.cfg.Log.Info("notify: mail no longer needed, dropping", "office", w.cfg.Office, "id", msg.ID)
-			return w.retryStore(func() error { return w.st.ack(context.WithoutCancel(ctx), e, "", 0) })
+			return w.retryStore(func() error { return w.st.ack(context.WithoutCancel(ctx), e) })
 		}
 		m.ID = msg.ID
 		msg = m
 	}
-	if !sent {
-		if err := w.send(ctx, msg); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return w.fail(ctx, e, err)
+	if err := w.send(ctx, msg); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
-		w.cfg.Metrics.Sent.WithLabelValues(w.cfg.Office).Inc()
-	} else {
-		w.cfg.Log.Info("notify: already sent, acknowledging", "office", w.cfg.Office, "id", msg.ID)
+		return w.fail(ctx, e, err)
 	}
-	return w.afterSend(ctx, e, msg.ID, sent)
+	w.cfg.Metrics.Sent.WithLabelValues(w.cfg.Office).Inc()
+	// The mail server has the mail now: acknowledging is retried for a while
+	// rather than letting the entry be sent again.
+	return w.retryStore(func() error { return w.st.ack(context.WithoutCancel(ctx), e) })
 }
 
 // send calls the sender, turning a panic into an error so that one bad
@@ -297,18 +283,6 @@ func (w *Worker) send(ctx context.Context, msg Message) (err error) {
 		}
 	}()
 	return w.cfg.Sender.Send(ctx, msg)
-}
-
-// afterSend records an accepted mail: its sent marker and the
-// acknowledgement, in one script. The mail server has the mail now, so that
-// is retried for a while rather than letting the entry be sent again.
-func (w *Worker) afterSend(ctx context.Context, e entry, id string, sent bool) error {
-	ctx = context.WithoutCancel(ctx)
-	marker := id
-	if sent {
-		marker = "" // it has one
-	}
-	return w.retryStore(func() error { return w.st.ack(ctx, e, marker, w.cfg.SentTTL) })
 }
 
 func (w *Worker) retryStore(f func() error) error {

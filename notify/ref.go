@@ -40,7 +40,7 @@ func RefPrefix(kind string) string { return refPrefix + kind + "|" }
 
 // MessageID is the Message-ID base of r's mail: "<subject>-<kind>-<seq>",
 // the same scheme domains use for full Messages, so that a mail keeps its
-// identity (and the sent marker works) however it was queued.
+// identity however it was queued.
 func (r Ref) MessageID() string { return r.Subject + "-" + r.Kind + "-" + strconv.Itoa(r.Seq) }
 
 // ParseRef reads an outbox value; ok is false when raw is not a Ref (a

@@ -21,9 +21,8 @@ func (b *bench) benchMemory(ctx context.Context) ([]benchResult, error) {
 	if b.st.Embedded {
 		return []benchResult{{Name: "memory", Note: "needs a real Redis: give --redis-url"}}, nil
 	}
-	// Tickets first, while no outbox worker is busy sending (its sent
-	// markers would count), once the server's workers have created their
-	// streams.
+	// Tickets first, while no outbox worker is busy sending, once the
+	// server's workers have created their streams.
 	time.Sleep(3 * time.Second)
 	ticketsBefore, err := b.usedMemory(ctx)
 	if err != nil {
