@@ -180,7 +180,40 @@ func (s *Bookings) Resolve(ctx context.Context, office string, r notify.Ref) (no
 	if err != nil || !found {
 		return notify.Message{}, false, err
 	}
+	m, ok := s.resolved(o, a, r, s.clock.Now())
+	return m, ok, nil
+}
+
+// ResolveAll is Resolve for the references of one batch of the outbox
+// worker, with their appointments read in one round trip
+// (notify.BatchResolver).
+func (s *Bookings) ResolveAll(ctx context.Context, office string, refs []notify.Ref) ([]notify.Resolved, error) {
+	out := make([]notify.Resolved, len(refs))
+	o, ok := s.dir.Office(office)
+	if !ok {
+		return out, nil
+	}
+	ids := make([]string, len(refs))
+	for i, r := range refs {
+		ids[i] = r.Subject
+	}
+	appts, found, err := s.st.getAppointments(ctx, o, ids)
+	if err != nil {
+		return nil, err
+	}
 	now := s.clock.Now()
+	for i, r := range refs {
+		if found[i] {
+			out[i].Msg, out[i].OK = s.resolved(o, appts[i], r, now)
+		}
+	}
+	return out, nil
+}
+
+// resolved builds r's mail from its appointment a as it is at now; ok is
+// false when the mail is no longer needed.
+func (s *Bookings) resolved(o *Office, a Appointment, r notify.Ref, now time.Time) (notify.Message, bool) {
+	var ok bool
 	switch r.Kind {
 	case notify.KindConfirmation:
 		ok = a.Status == StatusConfirmed
@@ -192,11 +225,9 @@ func (s *Bookings) Resolve(ctx context.Context, office string, r notify.Ref) (no
 		ok = a.Active()
 	case notify.KindCancellation:
 		ok = !a.Active()
-	default:
-		ok = false
 	}
 	if !ok {
-		return notify.Message{}, false, nil
+		return notify.Message{}, false
 	}
 	m := s.message(o, a, r.Kind, now)
 	if r.Kind == notify.KindReschedule {
@@ -204,5 +235,5 @@ func (s *Bookings) Resolve(ctx context.Context, office string, r notify.Ref) (no
 			m.Appointment.PreviousStart = &prev
 		}
 	}
-	return m, true, nil
+	return m, true
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/rathaus/rathaus/internal/redistest"
 	"github.com/rathaus/rathaus/internal/store"
 	"github.com/rathaus/rathaus/notify"
@@ -188,7 +190,7 @@ func TestResolve(t *testing.T) {
 			t.Fatal(err)
 		}
 		id := bk.Appointment.ID
-		m, ok, err := b.Resolve(ctx, o.ID, notify.Ref{Kind: notify.KindConfirmation, Subject: id})
+		m, ok, err := resolveBoth(t, b, o.ID, notify.Ref{Kind: notify.KindConfirmation, Subject: id})
 		if err != nil || !ok || m.To != "anna@example.org" || m.ToName != "Anna Muster" || m.Kind != notify.KindConfirmation ||
 			m.Appointment.Code != bk.Appointment.Code || !m.Appointment.Start.Equal(bk.Appointment.Start) ||
 			m.Appointment.ManageURL != bk.ManageURL {
@@ -197,16 +199,16 @@ func TestResolve(t *testing.T) {
 		if _, err := b.Reschedule(ctx, bk.Token, "2026-10-05T10:00:00+02:00"); err != nil {
 			t.Fatal(err)
 		}
-		m, ok, err = b.Resolve(ctx, o.ID, notify.Ref{Kind: notify.KindReschedule, Subject: id, Seq: 1, Extra: unixText(bk.Appointment.Start)})
+		m, ok, err = resolveBoth(t, b, o.ID, notify.Ref{Kind: notify.KindReschedule, Subject: id, Seq: 1, Extra: unixText(bk.Appointment.Start)})
 		if err != nil || !ok || m.Appointment.Sequence != 1 || m.Appointment.PreviousStart == nil ||
 			!m.Appointment.PreviousStart.Equal(bk.Appointment.Start) || m.Appointment.Start.Hour() != 10 {
 			t.Fatalf("reschedule = %+v, %v, %v", m.Appointment, ok, err)
 		}
-		if _, ok, _ := b.Resolve(ctx, o.ID, notify.Ref{Kind: notify.KindCancellation, Subject: id, Seq: 2}); ok {
+		if _, ok, _ := resolveBoth(t, b, o.ID, notify.Ref{Kind: notify.KindCancellation, Subject: id, Seq: 2}); ok {
 			t.Error("a cancellation of an active appointment was built")
 		}
 		clk.Set(at("2026-10-05 10:30"))
-		if _, ok, _ := b.Resolve(ctx, o.ID, notify.Ref{Kind: notify.KindReminder, Subject: id, Seq: 1}); ok {
+		if _, ok, _ := resolveBoth(t, b, o.ID, notify.Ref{Kind: notify.KindReminder, Subject: id, Seq: 1}); ok {
 			t.Error("a reminder after the start was built")
 		}
 		clk.Set(at("2026-10-02 12:00"))
@@ -214,21 +216,44 @@ func TestResolve(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, kind := range []string{notify.KindConfirmation, notify.KindReminder, notify.KindReschedule} {
-			if _, ok, _ := b.Resolve(ctx, o.ID, notify.Ref{Kind: kind, Subject: id}); ok {
+			if _, ok, _ := resolveBoth(t, b, o.ID, notify.Ref{Kind: kind, Subject: id}); ok {
 				t.Errorf("%s of a cancelled appointment was built", kind)
 			}
 		}
-		m, ok, err = b.Resolve(ctx, o.ID, notify.Ref{Kind: notify.KindCancellation, Subject: id, Seq: 2})
+		m, ok, err = resolveBoth(t, b, o.ID, notify.Ref{Kind: notify.KindCancellation, Subject: id, Seq: 2})
 		if err != nil || !ok || m.Kind != notify.KindCancellation || m.Appointment.Sequence != 2 {
 			t.Fatalf("cancellation = %+v, %v, %v", m, ok, err)
 		}
 		for _, r := range []notify.Ref{{Kind: notify.KindConfirmation, Subject: "nosuchid"}, {Kind: "unknown", Subject: id}} {
-			if _, ok, err := b.Resolve(ctx, o.ID, r); ok || err != nil {
+			if _, ok, err := resolveBoth(t, b, o.ID, r); ok || err != nil {
 				t.Errorf("Resolve(%+v) = %v, %v", r, ok, err)
 			}
 		}
-		if _, ok, err := b.Resolve(ctx, "nosuchoffice", notify.Ref{Kind: notify.KindCancellation, Subject: id}); ok || err != nil {
+		if _, ok, err := resolveBoth(t, b, "nosuchoffice", notify.Ref{Kind: notify.KindCancellation, Subject: id}); ok || err != nil {
 			t.Errorf("Resolve in another office = %v, %v", ok, err)
 		}
 	})
+}
+
+// resolveBoth resolves r with Resolve and, within a batch of other
+// references, with ResolveAll: both must give the same mail.
+func resolveBoth(t *testing.T, b *Bookings, office string, r notify.Ref) (notify.Message, bool, error) {
+	t.Helper()
+	ctx := context.Background()
+	m, ok, err := b.Resolve(ctx, office, r)
+	all, errAll := b.ResolveAll(ctx, office, []notify.Ref{{Kind: notify.KindConfirmation, Subject: "nosuchid"}, r, r})
+	if (err == nil) != (errAll == nil) {
+		t.Fatalf("Resolve: %v, ResolveAll: %v", err, errAll)
+	}
+	if err == nil {
+		if all[0].OK {
+			t.Fatal("ResolveAll built a mail for an appointment that does not exist")
+		}
+		for _, got := range all[1:] {
+			if got.OK != ok || !cmp.Equal(got.Msg, m) {
+				t.Fatalf("ResolveAll(%+v) = %v, %+v; Resolve = %v, %+v", r, got.OK, got.Msg, ok, m)
+			}
+		}
+	}
+	return m, ok, err
 }

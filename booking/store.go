@@ -332,6 +332,24 @@ func (s *redisStore) getAppointment(ctx context.Context, o *Office, id string) (
 	return a, ok, nil
 }
 
+// getAppointments reads appointment hashes in one pipeline; found[i] is
+// false for an id without record.
+func (s *redisStore) getAppointments(ctx context.Context, o *Office, ids []string) ([]Appointment, []bool, error) {
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.MapStringStringCmd, len(ids))
+	for i, id := range ids {
+		cmds[i] = pipe.HGetAll(ctx, apptKey(o.ID, id))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, nil, store.Wrap("booking.getAppointments", err)
+	}
+	appts, found := make([]Appointment, len(ids)), make([]bool, len(ids))
+	for i, id := range ids {
+		appts[i], found[i] = appointmentFrom(cmds[i].Val(), o, id)
+	}
+	return appts, found, nil
+}
+
 // dayAppointments reads the appointments of a day, ordered by start.
 func (s *redisStore) dayAppointments(ctx context.Context, o *Office, d Date) ([]Appointment, error) {
 	return s.appointmentsOn(ctx, o, []Date{d})

@@ -203,6 +203,13 @@ func isNoGroup(err error) bool {
 // entry taken over from another worker (takenOver) is first checked to be
 // still in the stream: that worker may have finished it meanwhile.
 func (w *Worker) handleAll(ctx context.Context, entries []entry, takenOver bool) (int, error) {
+	var pre []*Resolved
+	if !takenOver {
+		var err error
+		if pre, err = w.resolveAll(ctx, entries); err != nil {
+			return 0, err
+		}
+	}
 	for i, e := range entries {
 		if takenOver {
 			ok, err := w.st.exists(ctx, e.ID)
@@ -214,11 +221,47 @@ func (w *Worker) handleAll(ctx context.Context, entries []entry, takenOver bool)
 				continue
 			}
 		}
-		if err := w.handle(ctx, e); err != nil {
+		var r *Resolved
+		if pre != nil {
+			r = pre[i]
+		}
+		if err := w.handle(ctx, e, r); err != nil {
 			return i, err
 		}
 	}
 	return len(entries), nil
+}
+
+// resolveAll resolves the references among entries in one call when the
+// resolver can (BatchResolver); out[i] is nil for an entry it did not
+// resolve (not a reference), and out is nil when it cannot.
+func (w *Worker) resolveAll(ctx context.Context, entries []entry) ([]*Resolved, error) {
+	br, ok := w.cfg.Resolver.(BatchResolver)
+	if !ok || len(entries) < 2 {
+		return nil, nil
+	}
+	var refs []Ref
+	var at []int
+	for i, e := range entries {
+		if r, ok := ParseRef(e.Raw); ok {
+			refs, at = append(refs, r), append(at, i)
+		}
+	}
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	res, err := br.ResolveAll(ctx, w.cfg.Office, refs)
+	if err != nil {
+		return nil, fmt.Errorf("notify.Worker: resolving a batch: %w", err)
+	}
+	if len(res) != len(refs) {
+		return nil, fmt.Errorf("notify.Worker: resolving a batch: %d answers for %d references", len(res), len(refs))
+	}
+	out := make([]*Resolved, len(entries))
+	for j, i := range at {
+		out[i] = &res[j]
+	}
+	return out, nil
 }
 
 // parseEntry returns an entry's message id and either its reference or its
@@ -234,9 +277,10 @@ func parseEntry(e entry) (id string, ref Ref, msg *Message) {
 	return m.ID, Ref{}, &m
 }
 
-// handle sends one entry and records the outcome. A returned error is a
+// handle sends one entry and records the outcome; pre is the entry's
+// reference already resolved (nil: resolve it here). A returned error is a
 // store error: the entry stays pending and is taken over later.
-func (w *Worker) handle(ctx context.Context, e entry) error {
+func (w *Worker) handle(ctx context.Context, e entry, pre *Resolved) error {
 	id, ref, parsed := parseEntry(e)
 	if id == "" {
 		return w.fail(ctx, e, fmt.Errorf("%w: entry %s is no message JSON", ErrInvalidMessage, e.ID))
@@ -250,9 +294,15 @@ func (w *Worker) handle(ctx context.Context, e entry) error {
 		if w.cfg.Resolver == nil {
 			return w.fail(ctx, e, ErrNoResolver)
 		}
-		m, ok, err := w.cfg.Resolver.Resolve(ctx, w.cfg.Office, ref)
-		if err != nil {
-			return fmt.Errorf("notify.Worker: resolving %s: %w", msg.ID, err)
+		var m Message
+		var ok bool
+		if pre != nil {
+			m, ok = pre.Msg, pre.OK
+		} else {
+			var err error
+			if m, ok, err = w.cfg.Resolver.Resolve(ctx, w.cfg.Office, ref); err != nil {
+				return fmt.Errorf("notify.Worker: resolving %s: %w", msg.ID, err)
+			}
 		}
 		if !ok {
 			w.cfg.Metrics.Dropped.WithLabelValues(w.cfg.Office).Inc()

@@ -69,6 +69,20 @@ type Resolver interface {
 	Resolve(ctx context.Context, office string, r Ref) (msg Message, ok bool, err error)
 }
 
+// BatchResolver is a Resolver that also resolves the references of one batch
+// at once (in one round trip to its store); the worker uses it for the
+// entries it reads.
+type BatchResolver interface {
+	Resolver
+	ResolveAll(ctx context.Context, office string, refs []Ref) ([]Resolved, error)
+}
+
+// Resolved is what Resolve returns for one reference of a batch.
+type Resolved struct {
+	Msg Message
+	OK  bool
+}
+
 // ErrNoResolver is the failure of a Ref entry read by a worker that has no
 // Resolver: a wiring mistake, so the entry waits (retries) instead of being lost.
 var ErrNoResolver = errors.New("notify: outbox holds a reference but the worker has no resolver")

@@ -55,6 +55,27 @@ func (f *fakeResolver) Resolve(_ context.Context, office string, r Ref) (Message
 	return m, true, nil
 }
 
+// batchResolver adds ResolveAll to fakeResolver and counts its batches.
+type batchResolver struct {
+	*fakeResolver
+	batches int
+}
+
+func (b *batchResolver) ResolveAll(ctx context.Context, office string, refs []Ref) ([]Resolved, error) {
+	b.mu.Lock()
+	b.batches++
+	err := b.err
+	b.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Resolved, len(refs))
+	for i, r := range refs {
+		out[i].Msg, out[i].OK, _ = b.Resolve(ctx, office, r)
+	}
+	return out, nil
+}
+
 func addRef(t *testing.T, st *store.Store, r Ref) {
 	t.Helper()
 	if err := st.Client.XAdd(context.Background(), &redis.XAddArgs{Stream: OutboxKey("geesthacht"), Values: []string{"msg", r.Encode()}}).Err(); err != nil {
@@ -67,50 +88,62 @@ func addRef(t *testing.T, st *store.Store, r Ref) {
 // wants is dropped; a failing resolver keeps the entry; a worker without a
 // resolver keeps it for a retry instead of losing it.
 func TestWorker_Refs(t *testing.T) {
-	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
-		srv := startSMTP(t)
-		clk := clock.NewSimulated(time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC))
-		start := time.Date(2026, 9, 10, 9, 0, 0, 0, berlin)
-		res := &fakeResolver{msgs: map[string]Message{"appt1": testMessage("ignored", KindConfirmation, 0, start)}}
+	for _, batch := range []bool{false, true} {
+		t.Run(map[bool]string{false: "one by one", true: "batch"}[batch], func(t *testing.T) {
+			redistest.ForEach(t, func(t *testing.T, st *store.Store) {
+				srv := startSMTP(t)
+				clk := clock.NewSimulated(time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC))
+				start := time.Date(2026, 9, 10, 9, 0, 0, 0, berlin)
+				res := &fakeResolver{msgs: map[string]Message{"appt1": testMessage("ignored", KindConfirmation, 0, start)}}
+				var resolver Resolver = res
+				batched := &batchResolver{fakeResolver: res}
+				if batch {
+					resolver = batched
+				}
 
-		// A store failure while resolving: the entry stays pending, nothing is sent.
-		res.err = errors.New("store down")
-		w := newTestWorker(t, st.Client, smtpTransport(t, srv), clk, "w1")
-		w.cfg.Resolver = res
-		addRef(t, st, Ref{Kind: KindConfirmation, Subject: "appt1", Seq: 0})
-		if _, err := w.exec(context.Background()); err == nil {
-			t.Fatal("exec succeeded although the resolver failed")
-		}
-		if len(srv.received()) != 0 {
-			t.Fatal("sent although the resolver failed")
-		}
-		// The store is back: the entry is taken over and sent once.
-		res.err = nil
-		w.cfg.ClaimIdle = -1
-		mustExec(t, w)
-		mustExec(t, w)
-		addRef(t, st, Ref{Kind: KindReminder, Subject: "appt1", Seq: 0})
-		addRef(t, st, Ref{Kind: KindReminder, Subject: "gone", Seq: 0}) // deleted meanwhile: dropped
-		mustExec(t, w)
-		mustExec(t, w)
-		ids := messageIDs(t, srv)
-		if len(ids) != 2 || !strings.HasPrefix(ids[0], "<appt1-confirmation-0@") || !strings.HasPrefix(ids[1], "<appt1-reminder-0@") {
-			t.Fatalf("Message-IDs %v", ids)
-		}
-		if got := metricValue(w.cfg.Metrics.Dropped.WithLabelValues("geesthacht")); got != 1 {
-			t.Errorf("dropped %v, want 1", got)
-		}
-		assertEmpty(t, st.Client)
+				// A store failure while resolving: the entry stays pending, nothing is sent.
+				res.err = errors.New("store down")
+				w := newTestWorker(t, st.Client, smtpTransport(t, srv), clk, "w1")
+				w.cfg.Resolver = resolver
+				addRef(t, st, Ref{Kind: KindConfirmation, Subject: "appt1", Seq: 0})
+				if _, err := w.exec(context.Background()); err == nil {
+					t.Fatal("exec succeeded although the resolver failed")
+				}
+				if len(srv.received()) != 0 {
+					t.Fatal("sent although the resolver failed")
+				}
+				// The store is back: the entry is taken over and sent once.
+				res.err = nil
+				w.cfg.ClaimIdle = -1
+				mustExec(t, w)
+				mustExec(t, w)
+				addRef(t, st, Ref{Kind: KindReminder, Subject: "appt1", Seq: 0})
+				addRef(t, st, Ref{Kind: KindReminder, Subject: "gone", Seq: 0}) // deleted meanwhile: dropped
+				mustExec(t, w)
+				mustExec(t, w)
+				ids := messageIDs(t, srv)
+				if len(ids) != 2 || !strings.HasPrefix(ids[0], "<appt1-confirmation-0@") || !strings.HasPrefix(ids[1], "<appt1-reminder-0@") {
+					t.Fatalf("Message-IDs %v", ids)
+				}
+				if got := metricValue(w.cfg.Metrics.Dropped.WithLabelValues("geesthacht")); got != 1 {
+					t.Errorf("dropped %v, want 1", got)
+				}
+				assertEmpty(t, st.Client)
+				if batch && batched.batches == 0 {
+					t.Error("the worker never resolved a batch")
+				}
 
-		// Without a resolver a reference is not lost: it waits in the retry set.
-		w2 := newTestWorker(t, st.Client, smtpTransport(t, srv), clk, "w2")
-		addRef(t, st, Ref{Kind: KindConfirmation, Subject: "appt2", Seq: 0})
-		mustExec(t, w2)
-		if n := st.Client.ZCard(context.Background(), RetryKey("geesthacht")).Val(); n != 1 {
-			t.Errorf("retry set has %d members, want the reference", n)
-		}
-		if len(srv.received()) != 2 {
-			t.Errorf("%d mails, want still 2", len(srv.received()))
-		}
-	})
+				// Without a resolver a reference is not lost: it waits in the retry set.
+				w2 := newTestWorker(t, st.Client, smtpTransport(t, srv), clk, "w2")
+				addRef(t, st, Ref{Kind: KindConfirmation, Subject: "appt2", Seq: 0})
+				mustExec(t, w2)
+				if n := st.Client.ZCard(context.Background(), RetryKey("geesthacht")).Val(); n != 1 {
+					t.Errorf("retry set has %d members, want the reference", n)
+				}
+				if len(srv.received()) != 2 {
+					t.Errorf("%d mails, want still 2", len(srv.received()))
+				}
+			})
+		})
+	}
 }
