@@ -264,31 +264,37 @@ func (o *Office) eachFreeStart(p DayPlan, used Used, n int, earliest time.Time, 
 	}
 	regular := o.dayHours(p.Date) == 24
 	for _, w := range p.Windows {
-		// full counts the full units in [s, s+n) as s slides along the window.
-		full := 0
-		for u := w.From; u < w.From+Unit(n) && u < w.To; u++ {
-			if used.At(u) >= w.Seats {
+		eachOpenStart(w, used, n, minUnit, func(s Unit) {
+			if !regular {
+				if t, exists := o.UnitTime(p.Date, s); !exists || t.Before(earliest) {
+					return
+				}
+			}
+			fn(s)
+		})
+	}
+}
+
+// eachOpenStart calls fn for each start s ≥ lo of window w whose n units
+// [s, s+n) all lie in w and have a free seat each, counting the full units
+// under a window that slides along w.
+func eachOpenStart(w Window, used Used, n int, lo Unit, fn func(Unit)) {
+	full := 0
+	for u := w.From; u < w.From+Unit(n) && u < w.To; u++ {
+		if used.At(u) >= w.Seats {
+			full++
+		}
+	}
+	for s := w.From; s+Unit(n) <= w.To; s++ {
+		if s > w.From {
+			if used.At(s-1) >= w.Seats {
+				full--
+			}
+			if used.At(s+Unit(n)-1) >= w.Seats {
 				full++
 			}
 		}
-		for s := w.From; s+Unit(n) <= w.To; s++ {
-			if s > w.From {
-				if used.At(s-1) >= w.Seats {
-					full--
-				}
-				if used.At(s+Unit(n)-1) >= w.Seats {
-					full++
-				}
-			}
-			if full > 0 || s < minUnit {
-				continue
-			}
-			if !regular {
-				t, exists := o.UnitTime(p.Date, s)
-				if !exists || t.Before(earliest) {
-					continue
-				}
-			}
+		if full == 0 && s >= lo {
 			fn(s)
 		}
 	}
@@ -376,29 +382,12 @@ func (o *Office) unitStarts(d Date) []unitStart {
 // countFreeDST counts the free starts of w on a DST day as eachFreeStart
 // does, with the instants of the units looked up rather than computed.
 func countFreeDST(w Window, used Used, n int, lo Unit, starts []unitStart, earliest time.Time) int {
-	c, full := 0, 0
-	for u := w.From; u < w.From+Unit(n) && u < w.To; u++ {
-		if used.At(u) >= w.Seats {
-			full++
+	c := 0
+	eachOpenStart(w, used, n, lo, func(s Unit) {
+		if int(s) < len(starts) && starts[s].exists && !starts[s].t.Before(earliest) {
+			c++
 		}
-	}
-	for s := w.From; s+Unit(n) <= w.To; s++ {
-		if s > w.From {
-			if used.At(s-1) >= w.Seats {
-				full--
-			}
-			if used.At(s+Unit(n)-1) >= w.Seats {
-				full++
-			}
-		}
-		if full > 0 || s < lo {
-			continue
-		}
-		if int(s) >= len(starts) || !starts[s].exists || starts[s].t.Before(earliest) {
-			continue
-		}
-		c++
-	}
+	})
 	return c
 }
 
