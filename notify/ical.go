@@ -6,6 +6,7 @@ import (
 	"net/mail"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 	_ "time/tzdata" // office time zones must load on images without zoneinfo
 	"unicode/utf8"
@@ -285,12 +286,20 @@ func officeLocation(o Office) (*time.Location, error) {
 	if name == "" {
 		name = DefaultTimezone
 	}
-	loc, err := time.LoadLocation(name)
+	if loc, ok := locations.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name) // reads and parses the zone file each time
 	if err != nil {
 		return nil, fmt.Errorf("office %q: time zone: %w", o.ID, err)
 	}
+	locations.Store(name, loc)
 	return loc, nil
 }
+
+// locations keeps the time zones loaded, by name: a *time.Location is
+// immutable and safe to share.
+var locations sync.Map
 
 // paramValue makes s safe as a quoted iCalendar parameter value: no control
 // characters and no double quote (which RFC 5545 cannot express there).

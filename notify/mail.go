@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -190,26 +192,35 @@ type DirTransport struct {
 // Deliver writes m to a temporary file in Dir, syncs it and renames it to
 // its final name; a second delivery of the same id replaces the first.
 func (t DirTransport) Deliver(_ context.Context, id string, m *gomail.Msg) error {
-	if err := os.MkdirAll(t.Dir, 0o750); err != nil {
-		return fmt.Errorf("mail dir: %w", err)
+	var buf bytes.Buffer // one write, not one per header line and part
+	if _, err := m.WriteTo(&buf); err != nil {
+		return fmt.Errorf("mail dir: write: %w", err)
 	}
 	f, err := os.CreateTemp(t.Dir, ".tmp-*.eml")
+	if errors.Is(err, fs.ErrNotExist) { // first mail, or the directory was removed
+		if err = os.MkdirAll(t.Dir, 0o750); err == nil {
+			f, err = os.CreateTemp(t.Dir, ".tmp-*.eml")
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("mail dir: %w", err)
 	}
-	defer os.Remove(f.Name()) // no-op after the rename
-	if _, err := m.WriteTo(f); err != nil {
+	if _, err := f.Write(buf.Bytes()); err != nil {
 		f.Close()
+		os.Remove(f.Name())
 		return fmt.Errorf("mail dir: write: %w", err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
+		os.Remove(f.Name())
 		return fmt.Errorf("mail dir: sync: %w", err)
 	}
 	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
 		return fmt.Errorf("mail dir: close: %w", err)
 	}
 	if err := os.Rename(f.Name(), filepath.Join(t.Dir, safeName(id)+".eml")); err != nil {
+		os.Remove(f.Name())
 		return fmt.Errorf("mail dir: %w", err)
 	}
 	return nil

@@ -475,3 +475,19 @@ func TestWorker_StartShutdown(t *testing.T) {
 		assertEmpty(t, st.Client)
 	})
 }
+
+// BenchmarkBuildDeliverDir is what the outbox worker does per mail with
+// RATHAUS_MAIL_DIR: render, build the MIME message and write it as a file.
+func BenchmarkBuildDeliverDir(b *testing.B) {
+	tr := DirTransport{Dir: b.TempDir()}
+	m, err := NewMailer(testFrom, tr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	msg := testMessage("m1", KindConfirmation, 1, time.Date(2026, 10, 5, 8, 0, 0, 0, time.UTC))
+	for b.Loop() {
+		if err := m.Send(context.Background(), msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

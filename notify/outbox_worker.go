@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/rathaus/rathaus/internal/clock"
+	"github.com/rathaus/rathaus/internal/load"
 )
 
 // Sender sends one message; *Mailer is the one rathaus uses.
@@ -44,6 +45,9 @@ type WorkerConfig struct {
 	Block time.Duration
 	// Batch is how many entries one read takes (16).
 	Batch int
+	// Pacer, when set, runs each send: while the process is busy answering
+	// requests, the sends of all its workers yield (internal/load).
+	Pacer *load.Pacer
 }
 
 func (c *WorkerConfig) defaults() {
@@ -312,7 +316,11 @@ func (w *Worker) handle(ctx context.Context, e entry, pre *Resolved) error {
 		m.ID = msg.ID
 		msg = m
 	}
-	if err := w.send(ctx, msg); err != nil {
+	var err error
+	if perr := w.cfg.Pacer.Do(ctx, func() { err = w.send(ctx, msg) }); perr != nil {
+		return perr // shutting down while yielding: the entry stays pending
+	}
+	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}

@@ -31,7 +31,7 @@ func (a *app) startNotify(ctx context.Context, wg *sync.WaitGroup) {
 	var workers []*notify.Worker
 	for _, o := range a.offices.Offices {
 		w := notify.NewWorker(a.store.Client, notify.WorkerConfig{Office: o.ID, Consumer: consumer, Sender: mailer,
-			Resolver: a.bookings, Clock: a.clock, Metrics: metrics, Log: a.log})
+			Resolver: a.bookings, Clock: a.clock, Metrics: metrics, Log: a.log, Pacer: a.pacer})
 		workers = append(workers, w)
 		if err := sched.Register(a.bookings.ReminderJob(o.ID, o.Location)); err != nil {
 			a.log.Error("notify: reminder job", "office", o.ID, "err", err)

@@ -62,7 +62,7 @@ func (a *app) router() *gin.Engine {
 // request under /api/v1 passes after it (api).
 func (a *app) middleware(metrics *httpx.Metrics) (global, api []gin.HandlerFunc) {
 	secure := strings.HasPrefix(a.cfg.BaseURL, "https://")
-	global = []gin.HandlerFunc{httpx.RequestIDs(), httpx.Recover(a.log), httpx.AccessLog(a.log), metrics.Middleware(),
+	global = []gin.HandlerFunc{a.meter.Middleware(), httpx.RequestIDs(), httpx.Recover(a.log), httpx.AccessLog(a.log), metrics.Middleware(),
 		httpx.SecurityHeaders(secure)}
 	api = []gin.HandlerFunc{httpx.LimitBody(), noStorePersonal(), a.limiter.Middleware(rateRoutes(a.cfg.Limits)),
 		a.pow.Require(powRoutes, a.powEnabled), a.audit.Middleware(a.log, "/api/v1/staff/", "/api/v1/admin/")}

@@ -21,6 +21,7 @@ import (
 	"github.com/rathaus/rathaus/internal/auth"
 	"github.com/rathaus/rathaus/internal/clock"
 	"github.com/rathaus/rathaus/internal/config"
+	"github.com/rathaus/rathaus/internal/load"
 	"github.com/rathaus/rathaus/internal/pow"
 	"github.com/rathaus/rathaus/internal/ratelimit"
 	"github.com/rathaus/rathaus/internal/store"
@@ -51,6 +52,9 @@ type app struct {
 	limiter  *ratelimit.Limiter
 	pow      *pow.Service
 	audit    *audit.Log
+	// meter counts requests; pacer lets the outbox workers yield to them.
+	meter *load.Meter
+	pacer *load.Pacer
 }
 
 // Run starts rathaus and blocks until ctx is cancelled, then shuts down in
@@ -126,7 +130,12 @@ func newApp(cfg config.Config, opts Options) (*app, error) {
 	bookings := booking.NewBookings(dir, st.Client, clk, cfg.BaseURL, log)
 	bookings.SetReleaseDelay(cfg.ReleaseDelay, cfg.ReleaseWindow)
 	secret := serverSecret(cfg, log)
+	meter := &load.Meter{}
+	paused := prometheus.NewCounter(prometheus.CounterOpts{Namespace: "rathaus", Subsystem: "notify",
+		Name: "yielded_seconds_total", Help: "Seconds the outbox workers paused between mails because requests arrived at a rush's rate."})
+	reg.MustRegister(paused)
 	return &app{cfg: cfg, log: log, clock: clk, store: st, offices: dir, bookings: bookings,
+		meter: meter, pacer: &load.Pacer{Meter: meter, Paused: paused},
 		auth: auth.NewService(st.Client, clk, log), reg: reg, limiter: ratelimit.New(st.Client, clk, secret, reg),
 		pow: pow.New(secret, st.Client, clk), audit: audit.New(st.Client, clk),
 		queue: queue.New(queue.Config{Offices: dir, Store: st, Clock: clk, Log: log, BaseURL: cfg.BaseURL,
