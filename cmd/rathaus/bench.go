@@ -45,6 +45,8 @@ type bench struct {
 	loc      *time.Location
 	// rushClients and rushSeats size the booking rush.
 	rushClients int
+	// queueTickets is how many tickets the call-next line calls.
+	queueTickets int
 	memoryN     int
 	// memoryDense books the memory scenario's appointments into the one
 	// office "bench" (about 1,850 a day: the worst case) instead of the 43
@@ -66,6 +68,7 @@ func benchCommand(ctx context.Context, cfg config.Config, args []string, stdout,
 	conns := fs.Int("conns", 64, "parallel connections of the throughput scenarios")
 	dur := fs.Duration("duration", 5*time.Second, "length of each throughput scenario")
 	rush := fs.Int("rush-clients", 10000, "clients of the booking rush on 100 seats")
+	queueTickets := fs.Int("queue-tickets", 3000, "tickets drawn and then called by 10 counters (call-next line)")
 	memN := fs.Int("memory-appointments", 10000, "appointments booked by the memory scenario")
 	memDense := fs.Bool("memory-dense", false, "memory scenario: book into one office (≈1,850 a day) instead of 43 city offices (≈100 a day each)")
 	adminPw := fs.String("admin-password", "", "admin password of the server at --url (queue and fanout scenarios)")
@@ -82,7 +85,7 @@ func benchCommand(ctx context.Context, cfg config.Config, args []string, stdout,
 		return os.WriteFile(*officesOut, []byte(allBenchOffices()), 0o644)
 	}
 	b := &bench{url: *url, redisURL: *redisURL, conns: *conns, dur: *dur, client: benchClient(max(*conns, 512)),
-		prog: &progress{out: stderr, quiet: *quiet}, adminPw: *adminPw, rushClients: *rush, memoryN: *memN,
+		prog: &progress{out: stderr, quiet: *quiet}, adminPw: *adminPw, rushClients: *rush, queueTickets: max(*queueTickets, 1), memoryN: *memN,
 		memoryDense: *memDense}
 	b.loc, _ = time.LoadLocation("Europe/Berlin")
 	stop, err := b.setup(ctx, stderr)
