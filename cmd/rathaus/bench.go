@@ -47,7 +47,7 @@ type bench struct {
 	rushClients int
 	// queueTickets is how many tickets the call-next line calls.
 	queueTickets int
-	memoryN     int
+	memoryN      int
 	// memoryDense books the memory scenario's appointments into the one
 	// office "bench" (about 1,850 a day: the worst case) instead of the 43
 	// "city" offices (about 100 a day each, like Berlin's).
