@@ -1,9 +1,11 @@
 package main
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestBrowserPublishClosure publishes a closure in the admin page after its
@@ -87,7 +89,30 @@ func TestBrowserPublishClosure(t *testing.T) {
 	}
 	tb.checkErrors("rebook")
 
-	// Changing the closure: one day shorter, previewed again, then published.
+	// Changing the closure: one day shorter, previewed again, then published —
+	// while a display is open, which must show the new dates by itself (it
+	// reads the office again on the closure event).
+	// Other events do not make it read the office again (only the state).
+	disp := newTab(t, s.URL)
+	disp.open("/display/geesthacht")
+	disp.waitFor(`body[data-office-loads="2"]`) // on opening and when its stream is open
+	before := disp.text("#display-closure")
+	if !strings.Contains(before, "Betriebsausflug") {
+		t.Fatalf("display notice before the change = %q", before)
+	}
+	waiting := disp.text("#waiting-total")
+	if code := browserPost(t, s.URL+"/api/v1/offices/geesthacht/tickets", map[string]string{"service": "ummeldung"}, nil); code != http.StatusCreated {
+		t.Fatalf("drawing a ticket: %d", code)
+	}
+	for deadline := time.Now().Add(15 * time.Second); disp.text("#waiting-total") == waiting && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := disp.text("#waiting-total"); got == waiting {
+		t.Errorf("the display did not follow a drawn ticket: %q", got)
+	}
+	if n := evalJS[string](disp, `document.body.dataset.officeLoads`); n != "2" {
+		t.Errorf("the display read the office %s times after a ticket event, want 2 (no new read)", n)
+	}
 	admin.click("button[data-change]")
 	if got := evalJS[string](admin, `document.getElementById("title_en").value`); got != "Staff outing" {
 		t.Errorf("the change form has English title %q", got)
@@ -104,5 +129,16 @@ func TestBrowserPublishClosure(t *testing.T) {
 	if len(list.Closures) != 1 || list.Closures[0].Until != "2026-12-03" {
 		t.Errorf("closures after the change: %+v", list.Closures)
 	}
+	deadline := time.Now().Add(15 * time.Second)
+	for disp.text("#display-closure") == before && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if after := disp.text("#display-closure"); after == before || !strings.Contains(after, "Betriebsausflug") {
+		t.Errorf("the open display's notice is %q after the change, was %q", after, before)
+	}
+	if n := evalJS[string](disp, `document.body.dataset.officeLoads`); n != "3" {
+		t.Errorf("the display read the office %s times, want 3 (once more for the closure event)", n)
+	}
+	disp.checkErrors("display during the change")
 	admin.checkErrors("admin change")
 }

@@ -43,22 +43,34 @@ function renderState(d) {
   if (!lastID && d.last_event_id) lastID = d.last_event_id;
 }
 
+// The office (its closures, for the notice) is read again only when a
+// closure event says it changed, after a reconnect, and every few minutes
+// (a closure that ended makes room for the next); the waiting-room state
+// after every event. With many displays per office that halves the reads.
+const OFFICE_MAX_AGE_MS = 5 * 60 * 1000;
+let officeLoadedAt = 0;
+let officeStale = false;
+
 async function loadUpcoming() {
   const office = await api('GET', `/api/v1/offices/${officeID}`);
   setTimeZone(office.timezone);
   upcoming = (office.closures || []).slice().sort((a, b) => a.from.localeCompare(b.from))[0] || null;
+  officeLoadedAt = Date.now();
+  officeStale = false;
+  document.body.dataset.officeLoads = String(Number(document.body.dataset.officeLoads || 0) + 1);
   return office;
 }
 
 async function refresh() {
   try {
-    await loadUpcoming();
+    if (officeStale || Date.now() - officeLoadedAt > OFFICE_MAX_AGE_MS) await loadUpcoming();
     renderState(await api('GET', `/api/v1/offices/${officeID}/display`));
     setOffline(false);
   } catch { setOffline(true); }
 }
 
-function refreshSoon() {
+function refreshSoon(withOffice) {
+  if (withOffice) officeStale = true;
   window.clearTimeout(refreshTimer);
   refreshTimer = window.setTimeout(refresh, 300);
 }
@@ -112,15 +124,15 @@ function onCall(c) {
 function connect() {
   const q = lastID ? '?last_event_id=' + encodeURIComponent(lastID) : '';
   const es = new EventSource(`/api/v1/offices/${officeID}/display/stream${q}`);
-  es.onopen = () => { setOffline(false); refreshSoon(); };
+  es.onopen = () => { setOffline(false); refreshSoon(true); };
   es.addEventListener('called', (ev) => {
     if (ev.lastEventId) lastID = ev.lastEventId;
     onCall(JSON.parse(ev.data));
   });
-  const other = (ev) => { if (ev.lastEventId) lastID = ev.lastEventId; refreshSoon(); };
+  const other = (ev) => { if (ev.lastEventId) lastID = ev.lastEventId; refreshSoon(ev.type === 'closure'); };
   for (const name of ['issued', 'finished', 'no_show', 'parked', 'unparked', 'transferred', 'counter', 'closure', 'message']) es.addEventListener(name, other);
   // The stream was trimmed past our last event: start over from the snapshot.
-  es.addEventListener('reset', () => { lastID = ''; refreshSoon(); });
+  es.addEventListener('reset', () => { lastID = ''; refreshSoon(true); });
   es.onerror = () => {
     setOffline(true);
     // A refused reconnect closes the stream for good: start a new one.
