@@ -45,7 +45,8 @@ func (b *bench) benchMemory(ctx context.Context) ([]benchResult, error) {
 		if level > b.memoryN {
 			break
 		}
-		booked = b.fill(ctx, booked, level, &i)
+		var fill benchResult
+		booked, fill = b.fill(ctx, booked, level, &i)
 		// Measured at once: the confirmations are still queued (as after a
 		// rush), so the figure includes the outbox entries.
 		used, err := b.usedMemory(ctx)
@@ -61,7 +62,16 @@ func (b *bench) benchMemory(ctx context.Context) ([]benchResult, error) {
 		r := runLoad(ctx, loadSpec{name: fmt.Sprintf("availability-8w@%dk", level/1000), conns: b.conns, dur: b.dur,
 			do: func(ctx context.Context, _ int) error { return b.get(ctx, url, http.StatusOK) }}, b.prog)
 		r.check(per <= 600, "%.0f B of Redis per appointment (≤ 600) over %d, %d mails still queued", per, booked, backlog)
-		out = append(out, r)
+		fill.Note = fmt.Sprintf("the bookings of this stage, %d connections; %d mails queued at its end", b.conns, backlog)
+		out = append(out, fill, r)
+	}
+	// How long the queued confirmations take once the load has stopped.
+	if queued := b.outboxBacklog(ctx); queued > 0 {
+		waited := b.quiesce(ctx)
+		left := b.outboxBacklog(ctx)
+		sent := queued - left
+		out = append(out, benchResult{Name: "outbox-drain", Note: fmt.Sprintf("%d of %d queued mails sent in %.1f s after the last stage (%.0f a second), %d left",
+			sent, queued, waited.Seconds(), float64(sent)/max(waited.Seconds(), 0.001), left)})
 	}
 	return append([]benchResult{draw}, out...), nil
 }
@@ -82,13 +92,17 @@ func allBenchOffices() string {
 }
 
 // fill books appointments until booked reaches level and returns the new
-// count; *next is the next start index. Appointment i goes to city office
-// i mod 43 (one a quarter hour, about 100 a day per office), or with
-// --memory-dense all to office bench.
-func (b *bench) fill(ctx context.Context, booked, level int, next *int) int {
+// count and the load's figures; *next is the next start index. Appointment
+// i goes to city office i mod 43 (one a quarter hour, about 100 a day per
+// office), or with --memory-dense all to office bench.
+func (b *bench) fill(ctx context.Context, booked, level int, next *int) (int, benchResult) {
 	base := *next
 	var count int
-	r := runLoad(ctx, loadSpec{name: fmt.Sprintf("fill-to-%d", level), conns: b.conns, dur: time.Hour, max: level - booked,
+	name := fmt.Sprintf("booking-%d-offices@%dk", cityOffices, level/1000)
+	if b.memoryDense {
+		name = fmt.Sprintf("booking-dense@%dk", level/1000)
+	}
+	r := runLoad(ctx, loadSpec{name: name, conns: b.conns, dur: time.Hour, max: level - booked,
 		do: func(ctx context.Context, i int) error {
 			office, start := "bench", b.startOf(50000+base+i)
 			if !b.memoryDense {
@@ -103,7 +117,7 @@ func (b *bench) fill(ctx context.Context, booked, level int, next *int) int {
 		}}, b.prog)
 	count = r.Requests - r.Errors
 	*next = base + r.Requests
-	return booked + count
+	return booked + count, r
 }
 
 // outboxBacklog is how many mails wait in the outboxes of the bench offices.

@@ -29,3 +29,22 @@ func TestBenchCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchMemory runs the memory scenario at its smallest stage: tickets,
+// then 1,000 bookings spread over the 43 city offices (reported with their
+// rate), Redis memory per appointment and availability after the stage.
+func TestBenchMemory(t *testing.T) {
+	redis := redistest.Start(t)
+	var out, errOut bytes.Buffer
+	code := run([]string{"bench", "--quiet", "--duration", "300ms", "--scenarios", "memory", "--memory-appointments", "1000"},
+		func(k string) string { return map[string]string{"RATHAUS_REDIS_URL": redis.URL()}[k] }, nil, &out, &errOut)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errOut.String())
+	}
+	for _, want := range []string{"B of Redis per ticket", "booking-43-offices@1k", "the bookings of this stage",
+		"availability-8w@1k", "B of Redis per appointment (≤ 600) over 1000", "queued mails sent in"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the table lacks %q:\n%s", want, out.String())
+		}
+	}
+}
