@@ -34,6 +34,7 @@ func (h *HTTP) registerBooking(api *gin.RouterGroup) {
 func (h *HTTP) registerStaff(api *gin.RouterGroup, guard ...gin.HandlerFunc) {
 	staff := api.Group("/staff/offices/:office", guard...)
 	staff.GET("/appointments", h.handleStaffDay)
+	staff.POST("/appointments/:id/cancel", h.handleStaffCancel)
 }
 
 // handleAvailability handles GET /api/v1/offices/:office/availability.
@@ -368,6 +369,22 @@ func (h *HTTP) handleStaffDay(c *gin.Context) {
 		out[i] = staffAppointmentJSON{AppointmentJSON: toAppointmentJSON(a), ID: a.ID}
 	}
 	c.JSON(http.StatusOK, gin.H{"date": d.String(), "appointments": out})
+}
+
+// handleStaffCancel handles POST
+// /api/v1/staff/offices/:office/appointments/:id/cancel: the office cancels
+// an appointment at the citizen's request (see Bookings.CancelByStaff).
+func (h *HTTP) handleStaffCancel(c *gin.Context) {
+	o, ok := h.office(c)
+	if !ok {
+		return
+	}
+	a, err := h.bookings.CancelByStaff(c.Request.Context(), o.ID, c.Param("id"))
+	if err != nil {
+		httpx.Error(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"appointment": staffAppointmentJSON{AppointmentJSON: toAppointmentJSON(a), ID: a.ID}})
 }
 
 // handleAppointmentICS handles GET /api/v1/appointments/:token/ics: the

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +22,7 @@ import (
 	"github.com/rathaus/rathaus/internal/icaltest"
 	"github.com/rathaus/rathaus/internal/redistest"
 	"github.com/rathaus/rathaus/internal/store"
+	"github.com/rathaus/rathaus/notify"
 )
 
 // testServer serves the booking routes with the real middleware and staff
@@ -340,4 +342,86 @@ func TestHTTPClosures(t *testing.T) {
 	admin.Unchecked().Post(t, "/api/v1/admin/offices/test/closures", `{"from":"2026-10-09","until":"2026-10-09","title":"x","colour":"red"}`).WantError(t, 400, "unknown_field")
 	admin.Delete(t, "/api/v1/admin/offices/test/closures/"+pub.Closure.ID).Want(t, 200)
 	s.Post(t, "/api/v1/offices/test/appointments", book("b@example.org", "2026-10-06T09:00:00+02:00")).Want(t, 201)
+}
+
+// TestHTTPStaffCancel: staff cancel an appointment for a citizen who asked
+// the office — the seat is free again, the citizen's link shows it
+// cancelled, one cancellation mail is queued; again is harmless; staff of
+// another office may not; unknown ids are 404.
+func TestHTTPStaffCancel(t *testing.T) {
+	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
+		s := newTestServer(t, st)
+		ctx := context.Background()
+		if err := s.authSvc.SetUser(ctx, "clerk", auth.RoleStaff, []string{"test"}, "a long password 1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.authSvc.SetUser(ctx, "elsewhere", auth.RoleStaff, []string{"other"}, "a long password 2"); err != nil {
+			t.Fatal(err)
+		}
+		login := func(user, pw string) string {
+			var out struct{ Token string }
+			s.Post(t, "/api/v1/auth/login", map[string]any{"username": user, "password": pw}).Want(t, 200).Decode(t, &out)
+			return out.Token
+		}
+		const full = "2026-10-05T10:00:00+02:00" // three seats
+		tokens := map[string]string{}
+		for i := range 3 {
+			var booked struct{ Token string }
+			email := fmt.Sprintf("f%d@example.org", i)
+			s.Post(t, "/api/v1/offices/test/appointments", book(email, full)).Want(t, 201).Decode(t, &booked)
+			tokens[email] = booked.Token
+		}
+		s.Post(t, "/api/v1/offices/test/appointments", book("late@example.org", full)).WantError(t, 409, "slot_taken")
+
+		clerk := s.WithBearer(login("clerk", "a long password 1"))
+		var day struct {
+			Appointments []struct{ ID, Email, Status string }
+		}
+		clerk.Get(t, "/api/v1/staff/offices/test/appointments?date=2026-10-05").Want(t, 200).Decode(t, &day)
+		id := ""
+		for _, a := range day.Appointments {
+			if a.Email == "f1@example.org" {
+				id = a.ID
+			}
+		}
+		if id == "" {
+			t.Fatalf("f1 is not in the day list %+v", day)
+		}
+		cancel := "/api/v1/staff/offices/test/appointments/" + id + "/cancel"
+		s.Post(t, cancel, nil).WantError(t, 401, "unauthenticated")
+		s.WithBearer(login("elsewhere", "a long password 2")).Post(t, cancel, nil).WantError(t, 403, "forbidden")
+		clerk.Post(t, "/api/v1/staff/offices/test/appointments/nonsense/cancel", nil).WantError(t, 404, "appointment_not_found")
+		clerk.Post(t, "/api/v1/staff/offices/test/appointments/"+strings.Repeat("0", 24)+"/cancel", nil).WantError(t, 404, "appointment_not_found")
+		if kinds := outboxKinds(t, st.Client, "test"); slices.Contains(kinds, notify.KindCancellation) {
+			t.Fatalf("a refused cancel queued a mail: %v", kinds)
+		}
+
+		var out struct{ Appointment struct{ ID, Status string } }
+		clerk.Post(t, cancel, nil).Want(t, 200).Decode(t, &out)
+		if out.Appointment.ID != id || out.Appointment.Status != StatusCancelled {
+			t.Fatalf("cancel answered %+v", out)
+		}
+		var mine struct{ Appointment struct{ Status string } }
+		s.Get(t, "/api/v1/appointments/"+tokens["f1@example.org"]).Want(t, 200).Decode(t, &mine)
+		if mine.Appointment.Status != StatusCancelled {
+			t.Fatalf("the citizen's link shows %q", mine.Appointment.Status)
+		}
+		if a, _, err := s.bookings.Get(ctx, tokens["f1@example.org"]); err != nil || a.CancelReason != ReasonOffice {
+			t.Fatalf("cancel reason %q, err %v", a.CancelReason, err)
+		}
+		s.Post(t, "/api/v1/offices/test/appointments", book("late@example.org", full)).Want(t, 201) // the seat is free
+		clerk.Post(t, cancel, nil).Want(t, 200).Decode(t, &out)
+		if out.Appointment.Status != StatusCancelled {
+			t.Fatalf("second cancel answered %+v", out)
+		}
+		n := 0
+		for _, k := range outboxKinds(t, st.Client, "test") {
+			if k == notify.KindCancellation {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("%d cancellation mails queued, want 1", n)
+		}
+	})
 }

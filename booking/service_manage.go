@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"regexp"
 	"strings"
 	"time"
 
@@ -36,6 +37,35 @@ func (s *Bookings) Get(ctx context.Context, token string) (Appointment, *Office,
 func (s *Bookings) Cancel(ctx context.Context, token string) (Appointment, error) {
 	return s.cancel(ctx, token, "citizen")
 }
+
+// CancelByStaff cancels appointment id of office officeID for a citizen who
+// asked the office to (by phone, at the counter): the seats are freed and the
+// citizen gets the same cancellation mail as after cancelling by link; the
+// staff request is audited. Cancelling again is harmless.
+func (s *Bookings) CancelByStaff(ctx context.Context, officeID, id string) (Appointment, error) {
+	o, ok := s.dir.Office(officeID)
+	if !ok {
+		return Appointment{}, ErrOfficeNotFound
+	}
+	if !appointmentIDRE.MatchString(id) {
+		return Appointment{}, ErrAppointmentNotFound
+	}
+	a, found, err := s.st.getAppointment(ctx, o, id)
+	if err != nil {
+		return Appointment{}, err
+	}
+	if !found {
+		return Appointment{}, ErrAppointmentNotFound
+	}
+	return s.cancel(ctx, a.Token, ReasonOffice)
+}
+
+// ReasonOffice is the cancel reason of an appointment the office cancelled
+// at the citizen's request.
+const ReasonOffice = "office"
+
+// appointmentIDRE matches an appointment id (idOf: 12 bytes of a hash, hex).
+var appointmentIDRE = regexp.MustCompile(`^[0-9a-f]{24}$`)
 
 func (s *Bookings) cancel(ctx context.Context, token, reason string) (Appointment, error) {
 	for range maxRetries {

@@ -11,7 +11,8 @@ import (
 )
 
 // TestBrowserBookAndSeeInStaffList books a slot through the booking page and
-// finds it in the staff console's list of today's appointments.
+// finds it in the staff console's list of today's appointments, where the
+// clerk cancels it for her.
 func TestBrowserBookAndSeeInStaffList(t *testing.T) {
 	t.Parallel()
 	s := startBrowserServer(t)
@@ -43,6 +44,25 @@ func TestBrowserBookAndSeeInStaffList(t *testing.T) {
 	if !strings.Contains(row, "Erika Mustermann") || !strings.Contains(row, "10:30") {
 		t.Errorf("staff list row = %q, want the name and 10:30", row)
 	}
+
+	// Erika phones: the clerk cancels for her — asked once, then done.
+	sel := `#appointments tr[data-code="` + code + `"]`
+	staff.click(sel + ` button.appt-cancel`)
+	staff.waitVisible(sel + ` button.appt-cancel-yes`)
+	if got := evalJS[string](staff, `document.activeElement.className`); got != "appt-cancel-no" {
+		t.Errorf("focus on %q after asking, want the No button", got)
+	}
+	staff.checkAxe("staff cancel question")
+	staff.screenshot("staff-cancel-question-de")
+	staff.click(sel + ` button.appt-cancel-no`) // not yet
+	staff.waitVisible(sel + ` button.appt-cancel`)
+	staff.click(sel + ` button.appt-cancel`)
+	staff.click(sel + ` button.appt-cancel-yes`)
+	staff.waitFor(`#appointments tr[data-code="` + code + `"][data-status="cancelled"]`)
+	if staff.nodeCount(sel+` button`) != 0 {
+		t.Error("a cancelled appointment still offers to cancel it")
+	}
+	staff.screenshot("staff-cancelled-de")
 	staff.checkErrors("staff")
 }
 

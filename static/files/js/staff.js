@@ -87,11 +87,35 @@ function refreshSoon() {
   refreshTimer = window.setTimeout(() => refreshQueue().catch(() => {}), 250);
 }
 
+// cancelCell offers to cancel an active appointment for a citizen who asked
+// the office (by phone, at the counter): one click asks, a second one does it.
+function cancelCell(a) {
+  const cell = el('td', {});
+  if (a.status !== 'confirmed' && a.status !== 'unverified') return cell;
+  const ask = () => put(cell, el('button', { type: 'button', class: 'appt-cancel', 'data-id': a.id,
+    'aria-label': t('staff.cancel_appt_label', { code: a.code }), text: t('staff.cancel_appt'), onclick: confirmNow }));
+  function confirmNow() {
+    put(cell, el('span', { text: t('staff.cancel_appt_confirm') + ' ' }),
+      el('button', { type: 'button', class: 'appt-cancel-yes', text: t('staff.cancel_appt_yes'), onclick: cancelNow }),
+      el('button', { type: 'button', class: 'appt-cancel-no', text: t('staff.cancel_appt_no'), onclick: () => { ask(); cell.querySelector('button').focus(); } }));
+    cell.querySelector('.appt-cancel-no').focus();
+  }
+  async function cancelNow() {
+    try {
+      await api('POST', `${staffBase()}/appointments/${encodeURIComponent(a.id)}/cancel`);
+      announce(t('staff.cancelled_appt', { code: a.code }));
+      await loadAppointments();
+    } catch (e) { showError(e); }
+  }
+  ask();
+  return cell;
+}
+
 async function loadAppointments() {
   const res = await api('GET', `${staffBase()}/appointments`);
-  const rows = res.appointments.map((a) => el('tr', { 'data-code': a.code },
+  const rows = res.appointments.map((a) => el('tr', { 'data-code': a.code, 'data-status': a.status },
     el('td', { text: `${fmtTime(a.start)}–${fmtTime(a.end)}` }), el('td', { text: a.code }), el('td', { text: serviceName(a.service) }),
-    el('td', { text: a.name }), el('td', { text: t('status.' + a.status) })));
+    el('td', { text: a.name }), el('td', { text: t('status.' + a.status) }), cancelCell(a)));
   put($('appointments'), rows);
   $('appointments-empty').hidden = rows.length > 0;
 }
