@@ -12,9 +12,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
+	"github.com/wneessen/go-mail/smtp"
 
 	"github.com/rathaus/rathaus/internal/config"
 )
@@ -40,6 +42,14 @@ func NewMailer(from string, t Transport) (*Mailer, error) {
 		return nil, fmt.Errorf("notify.NewMailer: sender %q is not an address", from)
 	}
 	return &Mailer{from: addr, transport: t}, nil
+}
+
+// Close closes the transport's kept connections, if it keeps any.
+func (m *Mailer) Close() error {
+	if c, ok := m.transport.(interface{ Close() error }); ok {
+		return c.Close()
+	}
+	return nil
 }
 
 // Send renders, builds and delivers msg. Errors wrapping ErrInvalidMessage
@@ -133,10 +143,33 @@ func safeName(id string) string {
 	return "h" + hex.EncodeToString(sum[:16])
 }
 
-// SMTPTransport sends through the server of RATHAUS_SMTP_URL.
+// SMTPTransport sends through the server of RATHAUS_SMTP_URL. It keeps a few
+// connections open between mails (a connection, its TLS handshake and its
+// login per mail cost the relay and this process more than the mail), each
+// checked with NOOP before it is used again and closed after IdleTimeout;
+// the outbox workers of all offices share them. A kept connection the server
+// has closed meanwhile is replaced at once, the mail sent on a new one.
 type SMTPTransport struct {
 	host string
 	opts []gomail.Option
+	// MaxIdle is how many connections are kept between mails (4; negative:
+	// none, a connection per mail). IdleTimeout closes a kept connection
+	// unused that long (20 s, below the usual server limits of a minute or
+	// more).
+	MaxIdle     int
+	IdleTimeout time.Duration
+
+	once   sync.Once
+	client *gomail.Client // the settings; connections come from it
+	cerr   error
+	mu     sync.Mutex
+	idle   []keptConn // most recently used last
+	closed bool
+}
+
+type keptConn struct {
+	c     *smtp.Client
+	since time.Time
 }
 
 // NewSMTPTransport parses rawURL (config.ParseSMTPURL) into a transport:
@@ -171,16 +204,98 @@ func NewSMTPTransport(rawURL string, extra ...gomail.Option) (*SMTPTransport, er
 	return &SMTPTransport{host: t.Host, opts: append(opts, extra...)}, nil
 }
 
-// Deliver opens a connection, sends m and closes it.
+// Deliver sends m on a kept connection or a new one.
 func (t *SMTPTransport) Deliver(ctx context.Context, id string, m *gomail.Msg) error {
-	c, err := gomail.NewClient(t.host, t.opts...)
-	if err != nil {
-		return fmt.Errorf("smtp client: %w", err)
+	t.once.Do(func() {
+		t.client, t.cerr = gomail.NewClient(t.host, t.opts...)
+		if t.MaxIdle == 0 {
+			t.MaxIdle = 4
+		}
+		if t.IdleTimeout <= 0 {
+			t.IdleTimeout = 20 * time.Second
+		}
+	})
+	if t.cerr != nil {
+		return fmt.Errorf("smtp client: %w", t.cerr)
 	}
-	if err := c.DialAndSendWithContext(ctx, m); err != nil {
+	for {
+		sc, kept := t.take()
+		if sc == nil {
+			var err error
+			if sc, err = t.client.DialToSMTPClientWithContext(ctx); err != nil {
+				return fmt.Errorf("smtp: dial: %w", err)
+			}
+		}
+		err := t.client.SendWithSMTPClient(sc, m)
+		if err == nil {
+			t.keep(sc)
+			return nil
+		}
+		_ = t.client.CloseWithSMTPClient(sc) // a connection that failed is not used again
+		if m.IsDelivered() {
+			return nil // the server accepted the mail; only the RSET after it failed
+		}
+		if kept && notStarted(err) {
+			continue // the server had closed the kept connection: a new one
+		}
 		return fmt.Errorf("smtp: %w", err)
 	}
-	return nil
+}
+
+// notStarted reports whether a send failed before the server could have
+// taken the mail: at the NOOP check or at MAIL FROM.
+func notStarted(err error) bool {
+	var se *gomail.SendError
+	return errors.As(err, &se) && (se.Reason == gomail.ErrConnCheck || se.Reason == gomail.ErrSMTPMailFrom)
+}
+
+// take returns the most recently used kept connection still young enough,
+// closing the ones that are not; nil when there is none.
+func (t *SMTPTransport) take() (*smtp.Client, bool) {
+	t.mu.Lock()
+	var stale []*smtp.Client
+	var sc *smtp.Client
+	for len(t.idle) > 0 && sc == nil {
+		k := t.idle[len(t.idle)-1]
+		t.idle = t.idle[:len(t.idle)-1]
+		if time.Since(k.since) < t.IdleTimeout {
+			sc = k.c
+		} else {
+			stale = append(stale, k.c)
+		}
+	}
+	t.mu.Unlock()
+	for _, c := range stale {
+		_ = t.client.CloseWithSMTPClient(c)
+	}
+	return sc, sc != nil
+}
+
+// keep puts sc back for the next mail, or closes it when enough are kept.
+func (t *SMTPTransport) keep(sc *smtp.Client) {
+	t.mu.Lock()
+	if !t.closed && len(t.idle) < t.MaxIdle {
+		t.idle = append(t.idle, keptConn{c: sc, since: time.Now()})
+		sc = nil
+	}
+	t.mu.Unlock()
+	if sc != nil {
+		_ = t.client.CloseWithSMTPClient(sc)
+	}
+}
+
+// Close says goodbye (QUIT) on the kept connections; later mails use a
+// connection each.
+func (t *SMTPTransport) Close() error {
+	t.mu.Lock()
+	idle := t.idle
+	t.idle, t.closed = nil, true
+	t.mu.Unlock()
+	var errs []error
+	for _, k := range idle {
+		errs = append(errs, t.client.CloseWithSMTPClient(k.c))
+	}
+	return errors.Join(errs...)
 }
 
 // DirTransport writes each mail as <id>.eml into Dir (RATHAUS_MAIL_DIR),

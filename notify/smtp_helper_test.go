@@ -31,9 +31,26 @@ type smtpServer struct {
 	// user and pass, when set, are required (AUTH PLAIN) before MAIL.
 	user, pass string
 
-	mu    sync.Mutex
-	srv   *smtp.Server
-	mails []received
+	mu       sync.Mutex
+	srv      *smtp.Server
+	mails    []received
+	accepted int // connections accepted
+}
+
+// countingListener counts the connections its server accepts.
+type countingListener struct {
+	net.Listener
+	s *smtpServer
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.s.mu.Lock()
+		l.s.accepted++
+		l.s.mu.Unlock()
+	}
+	return c, err
 }
 
 type received struct {
@@ -59,6 +76,7 @@ func (s *smtpServer) start() {
 		s.t.Fatalf("smtp listen: %v", err)
 	}
 	s.addr = ln.Addr().String()
+	ln = countingListener{Listener: ln, s: s}
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &session{s: s, conn: c}, nil }))
 	srv.Domain = "localhost"
 	srv.AllowInsecureAuth = true
@@ -84,6 +102,13 @@ func (s *smtpServer) stop() {
 
 // url is the RATHAUS_SMTP_URL of the server.
 func (s *smtpServer) url() string { return "smtp://" + s.addr + "?tls=none" }
+
+// connections is how many connections the server accepted so far.
+func (s *smtpServer) connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.accepted
+}
 
 func (s *smtpServer) received() []received {
 	s.mu.Lock()

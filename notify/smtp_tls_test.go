@@ -8,9 +8,11 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"fmt"
 	"math/big"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -73,11 +75,19 @@ func TestSMTPTransport(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := m.Send(context.Background(), testMessage("m-tls", KindConfirmation, 0, time.Date(2026, 10, 5, 10, 0, 0, 0, berlin))); err != nil {
-				t.Fatal(err)
+			for _, id := range []string{"m-tls", "m-tls-2"} { // the second on the kept connection
+				if err := m.Send(context.Background(), testMessage(id, KindConfirmation, 0, time.Date(2026, 10, 5, 10, 0, 0, 0, berlin))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := srv.connections(); n != 1 {
+				t.Errorf("%d connections for two mails, want 1", n)
 			}
 			got := srv.received()
-			if len(got) != 1 || got[0].TLS != tt.wantTLS || got[0].User != "rathaus" {
+			if len(got) != 2 || got[1].TLS != tt.wantTLS || got[1].User != "rathaus" {
+				t.Errorf("second mail: %+v", got)
+			}
+			if len(got) < 1 || got[0].TLS != tt.wantTLS || got[0].User != "rathaus" {
 				t.Fatalf("received %d mails, tls %v user %q", len(got), len(got) > 0 && got[0].TLS, func() string {
 					if len(got) > 0 {
 						return got[0].User
@@ -140,5 +150,91 @@ func TestNewSMTPTransport_Port(t *testing.T) {
 	}
 	if _, err := NewSMTPTransport("http://mail.example"); err == nil {
 		t.Error("http URL accepted")
+	}
+}
+
+// TestSMTPTransportKeepsConnections: mails share kept connections (one for
+// mails one after the other, at most MaxIdle kept after a burst from many
+// workers); a kept connection the server closed, or one kept too long, is
+// replaced without losing or doubling a mail; after Close each mail gets a
+// connection of its own.
+func TestSMTPTransportKeepsConnections(t *testing.T) {
+	srv := startSMTP(t)
+	tr, err := NewSMTPTransport(srv.url())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewMailer(testFrom, tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 10, 5, 10, 0, 0, 0, berlin)
+	send := func(id string) {
+		t.Helper()
+		if err := m.Send(context.Background(), testMessage(id, KindConfirmation, 0, at)); err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+	}
+	for i := range 5 {
+		send(fmt.Sprintf("seq-%d", i))
+	}
+	if n := srv.connections(); n != 1 {
+		t.Fatalf("%d connections for 5 mails one after the other, want 1", n)
+	}
+
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 3 {
+				if err := m.Send(context.Background(), testMessage(fmt.Sprintf("par-%d-%d", w, i), KindConfirmation, 0, at)); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	tr.mu.Lock()
+	kept := len(tr.idle)
+	tr.mu.Unlock()
+	if kept < 1 || kept > 4 {
+		t.Fatalf("%d connections kept after a burst, want 1 to 4", kept)
+	}
+
+	srv.stop() // drops every connection
+	srv.start()
+	before := srv.connections()
+	send("after-restart")
+	if n := srv.connections() - before; n != 1 {
+		t.Fatalf("%d new connections after the server dropped the kept ones, want 1", n)
+	}
+
+	tr.IdleTimeout = time.Nanosecond // every kept connection is too old now
+	send("after-idle")
+	if n := srv.connections() - before; n != 2 {
+		t.Fatalf("%d new connections, want 2 (the stale one replaced)", n)
+	}
+
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	send("after-close-1")
+	send("after-close-2")
+	if n := srv.connections() - before; n != 4 {
+		t.Fatalf("%d new connections, want 4 (one per mail after Close)", n)
+	}
+
+	counts := map[string]int{}
+	for _, id := range messageIDs(t, srv) {
+		counts[id]++
+	}
+	if len(counts) != 5+24+4 {
+		t.Fatalf("%d distinct mails received, want %d", len(counts), 5+24+4)
+	}
+	for id, n := range counts {
+		if n != 1 {
+			t.Errorf("%s received %d times", id, n)
+		}
 	}
 }

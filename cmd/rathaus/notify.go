@@ -56,6 +56,7 @@ func (a *app) startNotify(ctx context.Context, wg *sync.WaitGroup) {
 		for _, w := range workers {
 			w.Shutdown()
 		}
+		_ = mailer.Close() // QUIT on the kept SMTP connections (a send still running may use one more)
 	}()
 }
 
