@@ -20,7 +20,7 @@ import (
 )
 
 // testCert is a self-signed certificate for 127.0.0.1 and the pool that trusts it.
-func testCert(t *testing.T) (tls.Certificate, *x509.CertPool) {
+func testCert(t testing.TB) (tls.Certificate, *x509.CertPool) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -236,5 +236,47 @@ func TestSMTPTransportKeepsConnections(t *testing.T) {
 		if n != 1 {
 			t.Errorf("%s received %d times", id, n)
 		}
+	}
+}
+
+// BenchmarkSMTPSend sends confirmations to a real SMTP server on loopback
+// with a connection per mail (the baseline: MaxIdle -1) and with kept
+// connections.
+func BenchmarkSMTPSend(b *testing.B) {
+	cert, pool := testCert(b)
+	for _, bc := range []struct {
+		name     string
+		maxIdle  int
+		starttls bool
+	}{{"plain/connection-per-mail", -1, false}, {"plain/kept-connections", 0, false},
+		{"starttls/connection-per-mail", -1, true}, {"starttls/kept-connections", 0, true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			srv := &smtpServer{t: b, addr: "127.0.0.1:0"}
+			if bc.starttls {
+				srv.tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+			}
+			srv.start()
+			b.Cleanup(srv.stop)
+			url := srv.url()
+			if bc.starttls {
+				url = strings.Replace(url, "tls=none", "tls=starttls", 1)
+			}
+			tr, err := NewSMTPTransport(url, gomail.WithTLSConfig(&tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}))
+			if err != nil {
+				b.Fatal(err)
+			}
+			tr.MaxIdle = bc.maxIdle
+			m, err := NewMailer(testFrom, tr)
+			if err != nil {
+				b.Fatal(err)
+			}
+			msg := testMessage("bench", KindConfirmation, 0, time.Date(2026, 10, 5, 10, 0, 0, 0, berlin))
+			for b.Loop() {
+				if err := m.Send(context.Background(), msg); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(srv.connections())/float64(b.N), "conns/op")
+		})
 	}
 }
