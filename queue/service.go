@@ -40,6 +40,7 @@ type Service struct {
 	closures ClosureChecker
 	appts    Appointments
 	opts     Options
+	metrics  *metrics
 }
 
 // New returns the queue service. Close it to stop its event readers.
@@ -55,7 +56,8 @@ func New(cfg Config) *Service {
 	}
 	st := newRedisStore(cfg.Store, opts.Alpha)
 	return &Service{dir: cfg.Offices, st: st, hub: newHub(st, log), clock: clk, log: log,
-		baseURL: strings.TrimRight(cfg.BaseURL, "/"), closures: cfg.Closures, appts: cfg.Appointments, opts: opts}
+		baseURL: strings.TrimRight(cfg.BaseURL, "/"), closures: cfg.Closures, appts: cfg.Appointments, opts: opts,
+		metrics: newMetrics()}
 }
 
 // Close stops the event readers and ends every live stream.
@@ -156,6 +158,13 @@ func (s *Service) issue(ctx context.Context, o *booking.Office, now time.Time, r
 		e := *ErrQuotaReached
 		e.Details = map[string]any{"service": r.Service, "quota": r.Quota}
 		return nil, &e
+	}
+	if code != 2 { // 2: the ticket this appointment already has
+		kind := "walk_in"
+		if r.Kind == KindAppointment {
+			kind = "appointment"
+		}
+		s.metrics.issued.WithLabelValues(o.ID, kind).Inc()
 	}
 	view, err := s.view(ctx, o, t, now)
 	if err != nil {

@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/rathaus/rathaus/booking"
@@ -130,6 +131,7 @@ func (s *Service) CallNext(ctx context.Context, officeID, counterID, by string) 
 	case code == 0:
 		return nil, false, nil
 	}
+	s.metrics.acted.WithLabelValues(o.ID, "call_next").Inc()
 	return staffView(o, tk), true, nil
 }
 
@@ -164,6 +166,7 @@ func (s *Service) Act(ctx context.Context, officeID, number, action, service, by
 	case code < 0:
 		return nil, ErrTicketState
 	}
+	s.metrics.acted.WithLabelValues(o.ID, strings.ReplaceAll(action, "-", "_")).Inc()
 	return staffView(o, t), nil
 }
 

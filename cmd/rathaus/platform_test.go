@@ -115,6 +115,8 @@ func TestDemoOfficeServed(t *testing.T) {
 			`rathaus_http_requests_total\{method="GET",route="/readyz",status="200"\} 1`,
 			`rathaus_http_request_duration_seconds_bucket\{method="GET",route="/api/v1/offices",le="\+Inf"\} [1-9]`,
 			`rathaus_notify_yielded_seconds_total 0`, // a quiet test server never yields
+			`rathaus_queue_waiting\{office="geesthacht",service="ummeldung"\} 0`,
+			`rathaus_queue_open_counters\{office="geesthacht"\} 0`,
 		} {
 			if !regexp.MustCompile(re).Match(res.Body) {
 				t.Errorf("metrics lack %s", re)

@@ -134,12 +134,17 @@ func newApp(cfg config.Config, opts Options) (*app, error) {
 	paused := prometheus.NewCounter(prometheus.CounterOpts{Namespace: "rathaus", Subsystem: "notify",
 		Name: "yielded_seconds_total", Help: "Seconds the outbox workers paused between mails because requests arrived at a rush's rate."})
 	reg.MustRegister(paused)
+	q := queue.New(queue.Config{Offices: dir, Store: st, Clock: clk, Log: log, BaseURL: cfg.BaseURL,
+		Closures: bookingForQueue{bookings}, Appointments: bookingForQueue{bookings}})
+	if err := q.RegisterMetrics(reg); err != nil { // only a name registered twice
+		q.Close()
+		st.Close()
+		return nil, err
+	}
 	return &app{cfg: cfg, log: log, clock: clk, store: st, offices: dir, bookings: bookings,
 		meter: meter, pacer: &load.Pacer{Meter: meter, Paused: paused},
 		auth: auth.NewService(st.Client, clk, log), reg: reg, limiter: ratelimit.New(st.Client, clk, secret, reg),
-		pow: pow.New(secret, st.Client, clk), audit: audit.New(st.Client, clk),
-		queue: queue.New(queue.Config{Offices: dir, Store: st, Clock: clk, Log: log, BaseURL: cfg.BaseURL,
-			Closures: bookingForQueue{bookings}, Appointments: bookingForQueue{bookings}})}, nil
+		pow: pow.New(secret, st.Client, clk), audit: audit.New(st.Client, clk), queue: q}, nil
 }
 
 func loadOffices(cfg config.Config) ([]*booking.Office, error) {
