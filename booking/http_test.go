@@ -207,9 +207,10 @@ func TestHTTPBadInput(t *testing.T) {
 	}
 }
 
-func TestHTTPStaffDay(t *testing.T) {
-	st := redistest.Backends[0].Open(t)
-	s := newTestServer(t, st)
+// staffLogins creates staff user "clerk" of office test and "elsewhere" of
+// another office and returns their session tokens.
+func (s *testServer) staffLogins(t *testing.T) (clerk, elsewhere string) {
+	t.Helper()
 	ctx := context.Background()
 	if err := s.authSvc.SetUser(ctx, "clerk", auth.RoleStaff, []string{"test"}, "a long password 1"); err != nil {
 		t.Fatal(err)
@@ -217,20 +218,27 @@ func TestHTTPStaffDay(t *testing.T) {
 	if err := s.authSvc.SetUser(ctx, "elsewhere", auth.RoleStaff, []string{"other"}, "a long password 2"); err != nil {
 		t.Fatal(err)
 	}
-	s.Post(t, "/api/v1/offices/test/appointments", book("anna@example.org", slot)).Want(t, 201)
 	login := func(user, pw string) string {
 		var out struct{ Token string }
 		s.Post(t, "/api/v1/auth/login", map[string]any{"username": user, "password": pw}).Want(t, 200).Decode(t, &out)
 		return out.Token
 	}
+	return login("clerk", "a long password 1"), login("elsewhere", "a long password 2")
+}
+
+func TestHTTPStaffDay(t *testing.T) {
+	st := redistest.Backends[0].Open(t)
+	s := newTestServer(t, st)
+	clerk, elsewhere := s.staffLogins(t)
+	s.Post(t, "/api/v1/offices/test/appointments", book("anna@example.org", slot)).Want(t, 201)
 	var day struct {
 		Appointments []struct{ Name, Code, Status string }
 	}
-	s.WithBearer(login("clerk", "a long password 1")).Get(t, "/api/v1/staff/offices/test/appointments?date=2026-10-05").Want(t, 200).Decode(t, &day)
+	s.WithBearer(clerk).Get(t, "/api/v1/staff/offices/test/appointments?date=2026-10-05").Want(t, 200).Decode(t, &day)
 	if len(day.Appointments) != 1 || day.Appointments[0].Name != "Anna Muster" || day.Appointments[0].Status != "confirmed" {
 		t.Fatalf("day list = %+v", day)
 	}
-	s.WithBearer(login("elsewhere", "a long password 2")).Get(t, "/api/v1/staff/offices/test/appointments?date=2026-10-05").WantError(t, 403, "forbidden")
+	s.WithBearer(elsewhere).Get(t, "/api/v1/staff/offices/test/appointments?date=2026-10-05").WantError(t, 403, "forbidden")
 }
 
 func TestHTTPICS(t *testing.T) {
@@ -352,17 +360,7 @@ func TestHTTPStaffCancel(t *testing.T) {
 	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
 		s := newTestServer(t, st)
 		ctx := context.Background()
-		if err := s.authSvc.SetUser(ctx, "clerk", auth.RoleStaff, []string{"test"}, "a long password 1"); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.authSvc.SetUser(ctx, "elsewhere", auth.RoleStaff, []string{"other"}, "a long password 2"); err != nil {
-			t.Fatal(err)
-		}
-		login := func(user, pw string) string {
-			var out struct{ Token string }
-			s.Post(t, "/api/v1/auth/login", map[string]any{"username": user, "password": pw}).Want(t, 200).Decode(t, &out)
-			return out.Token
-		}
+		clerkToken, elsewhere := s.staffLogins(t)
 		const full = "2026-10-05T10:00:00+02:00" // three seats
 		tokens := map[string]string{}
 		for i := range 3 {
@@ -373,7 +371,7 @@ func TestHTTPStaffCancel(t *testing.T) {
 		}
 		s.Post(t, "/api/v1/offices/test/appointments", book("late@example.org", full)).WantError(t, 409, "slot_taken")
 
-		clerk := s.WithBearer(login("clerk", "a long password 1"))
+		clerk := s.WithBearer(clerkToken)
 		var day struct {
 			Appointments []struct{ ID, Email, Status string }
 		}
@@ -389,7 +387,7 @@ func TestHTTPStaffCancel(t *testing.T) {
 		}
 		cancel := "/api/v1/staff/offices/test/appointments/" + id + "/cancel"
 		s.Post(t, cancel, nil).WantError(t, 401, "unauthenticated")
-		s.WithBearer(login("elsewhere", "a long password 2")).Post(t, cancel, nil).WantError(t, 403, "forbidden")
+		s.WithBearer(elsewhere).Post(t, cancel, nil).WantError(t, 403, "forbidden")
 		clerk.Post(t, "/api/v1/staff/offices/test/appointments/nonsense/cancel", nil).WantError(t, 404, "appointment_not_found")
 		clerk.Post(t, "/api/v1/staff/offices/test/appointments/"+strings.Repeat("0", 24)+"/cancel", nil).WantError(t, 404, "appointment_not_found")
 		if kinds := outboxKinds(t, st.Client, "test"); slices.Contains(kinds, notify.KindCancellation) {

@@ -22,20 +22,17 @@ import (
 // once set, makes its pauses end as a shutdown would.
 func busyPacer() (p *load.Pacer, advance func(time.Duration), pauses func() []time.Duration, stop *atomic.Bool) {
 	meter := &load.Meter{}
+	clk := clock.NewSimulated(time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC))
 	var mu sync.Mutex
-	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 	var slept []time.Duration
 	stop = &atomic.Bool{}
 	advance = func(d time.Duration) {
-		mu.Lock()
-		now = now.Add(d)
-		mu.Unlock()
+		clk.Advance(d)
 		for range d / time.Millisecond * 100 {
 			meter.Add()
 		}
 	}
-	p = &load.Pacer{Meter: meter,
-		Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now },
+	p = &load.Pacer{Meter: meter, Now: clk.Now,
 		Sleep: func(ctx context.Context, d time.Duration) error {
 			if stop.Load() {
 				return context.Canceled

@@ -13,31 +13,27 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/rathaus/rathaus/internal/clock"
 )
 
-// fakeClock is the pacer's clock: Sleep advances it and records the pause.
+// fakeClock is the pacer's clock: a simulated clock whose Sleep advances it
+// and records the pause; onTick runs whenever it moves.
 type fakeClock struct {
+	*clock.Simulated
 	mu     sync.Mutex
-	now    time.Time
 	slept  []time.Duration
-	onTick func() // called whenever the clock moves
+	onTick func()
 }
 
-func newFakeClock() *fakeClock { return &fakeClock{now: time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
+func newFakeClock() *fakeClock {
+	return &fakeClock{Simulated: clock.NewSimulated(time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC))}
 }
 
 func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	tick := c.onTick
-	c.mu.Unlock()
-	if tick != nil {
-		tick()
+	c.Advance(d)
+	if c.onTick != nil {
+		c.onTick()
 	}
 }
 
