@@ -231,7 +231,10 @@ func (t *SMTPTransport) Deliver(ctx context.Context, id string, m *gomail.Msg) e
 			t.keep(sc)
 			return nil
 		}
-		_ = t.client.CloseWithSMTPClient(sc) // a connection that failed is not used again
+		// A connection that failed is not used again, nor told QUIT: after a
+		// failure within DATA the server would read QUIT as part of the mail
+		// and the call would wait for the timeout.
+		_ = sc.Close()
 		if m.IsDelivered() {
 			return nil // the server accepted the mail; only the RSET after it failed
 		}
@@ -266,9 +269,19 @@ func (t *SMTPTransport) take() (*smtp.Client, bool) {
 	}
 	t.mu.Unlock()
 	for _, c := range stale {
-		_ = t.client.CloseWithSMTPClient(c)
+		_ = t.quit(c)
 	}
 	return sc, sc != nil
+}
+
+// quit says goodbye on an idle connection and closes its socket, also when
+// QUIT fails (go-mail's Quit leaves the socket open then).
+func (t *SMTPTransport) quit(sc *smtp.Client) error {
+	err := t.client.CloseWithSMTPClient(sc)
+	if err != nil {
+		_ = sc.Close()
+	}
+	return err
 }
 
 // keep puts sc back for the next mail, or closes it when enough are kept.
@@ -280,7 +293,7 @@ func (t *SMTPTransport) keep(sc *smtp.Client) {
 	}
 	t.mu.Unlock()
 	if sc != nil {
-		_ = t.client.CloseWithSMTPClient(sc)
+		_ = t.quit(sc)
 	}
 }
 
@@ -293,7 +306,7 @@ func (t *SMTPTransport) Close() error {
 	t.mu.Unlock()
 	var errs []error
 	for _, k := range idle {
-		errs = append(errs, t.client.CloseWithSMTPClient(k.c))
+		errs = append(errs, t.quit(k.c))
 	}
 	return errors.Join(errs...)
 }

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -278,5 +280,51 @@ func BenchmarkSMTPSend(b *testing.B) {
 			}
 			b.ReportMetric(float64(srv.connections())/float64(b.N), "conns/op")
 		})
+	}
+}
+
+// TestSMTPTransportClosesDroppedConnections: a kept connection the server
+// has dropped is closed when found dead (go-mail's QUIT fails on it and
+// leaves the socket open) — ten restarts of the server leave no sockets
+// behind. Counted in /proc/self/fd with the garbage collector off, whose
+// finalizers would otherwise close leaked sockets some time later.
+func TestSMTPTransportClosesDroppedConnections(t *testing.T) {
+	if _, err := os.Stat("/proc/self/fd"); err != nil {
+		t.Skip("needs /proc/self/fd (Linux)")
+	}
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	fds := func() int {
+		e, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(e)
+	}
+	srv := startSMTP(t)
+	tr, err := NewSMTPTransport(srv.url())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewMailer(testFrom, tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 10, 5, 10, 0, 0, 0, berlin)
+	if err := m.Send(context.Background(), testMessage("first", KindConfirmation, 0, at)); err != nil {
+		t.Fatal(err)
+	}
+	before := fds()
+	for i := range 10 {
+		srv.stop() // drops the kept connection
+		srv.start()
+		if err := m.Send(context.Background(), testMessage(fmt.Sprintf("again-%d", i), KindConfirmation, 0, at)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if grown := fds() - before; grown > 2 {
+		t.Fatalf("%d more open descriptors after 10 dropped connections: the dead ones are not closed", grown)
+	}
+	if got := len(srv.received()); got != 11 {
+		t.Fatalf("received %d mails, want 11", got)
 	}
 }
