@@ -76,9 +76,9 @@ type Pacer struct {
 	lastAt    time.Time
 	lastCount uint64
 	busy      bool
-	// turn serialises background work while busy; next is when the next
-	// piece may start.
-	turn sync.Mutex
+	// turn (one slot) serialises background work while busy; next is when
+	// the next piece may start. Both belong to whoever holds the slot.
+	turn chan struct{}
 	next time.Time
 }
 
@@ -99,6 +99,7 @@ func (p *Pacer) init() {
 		if p.Sleep == nil {
 			p.Sleep = sleep
 		}
+		p.turn = make(chan struct{}, 1)
 	})
 }
 
@@ -125,7 +126,9 @@ func (p *Pacer) Busy() bool {
 
 // Do runs f. While the process is busy, pieces of work of all callers run
 // one at a time, each after the pause its predecessor earned; the error is
-// ctx's when it ended during that wait (f did not run).
+// ctx's when it ended while waiting for the turn or the pause (f did not
+// run). The pause counts wall time: a send that waits on a slow mail server
+// earns a pause as long as one that computes (at most MaxPause).
 func (p *Pacer) Do(ctx context.Context, f func()) error {
 	if p == nil || p.Meter == nil {
 		f()
@@ -136,8 +139,15 @@ func (p *Pacer) Do(ctx context.Context, f func()) error {
 		f()
 		return nil
 	}
-	p.turn.Lock()
-	defer p.turn.Unlock()
+	select { // a worker shutting down does not wait for its turn
+	case p.turn <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-p.turn }()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if wait := p.next.Sub(p.Now()); wait > 0 {
 		if err := p.Sleep(ctx, wait); err != nil {
 			return err

@@ -252,3 +252,32 @@ func TestMeterMiddleware(t *testing.T) {
 		t.Fatalf("counted %d requests, want 4", m.Count())
 	}
 }
+
+// TestDoCancelledWhileWaitingForTheTurn: while another piece runs, a caller
+// shutting down returns at once with ctx's error and its work does not run.
+func TestDoCancelledWhileWaitingForTheTurn(t *testing.T) {
+	clk := newFakeClock()
+	p, m := newPacer(clk)
+	p.Busy()
+	keepBusy(clk, m)
+	clk.advance(100 * time.Millisecond)
+	inside, release := make(chan struct{}), make(chan struct{})
+	go func() {
+		_ = p.Do(context.Background(), func() { close(inside); <-release })
+	}()
+	<-inside
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	ran := atomic.Bool{}
+	go func() { done <- p.Do(ctx, func() { ran.Store(true) }) }()
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) || ran.Load() {
+			t.Fatalf("err %v, ran %v", err, ran.Load())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a cancelled caller still waits for its turn")
+	}
+	close(release)
+}
