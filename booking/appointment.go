@@ -37,7 +37,8 @@ type Appointment struct {
 	Changed time.Time
 	// Seq is the iCalendar SEQUENCE: it rises with every change.
 	Seq int
-	// CancelReason says who cancelled: citizen, closure:<id>, staff.
+	// CancelReason says who cancelled: citizen, office (staff, at the
+	// citizen's request), closure:<id>, erased, unverified.
 	CancelReason string
 	// VerifyBy is the deadline of an unverified appointment.
 	VerifyBy time.Time
@@ -77,7 +78,7 @@ const (
 	fCreated      = "r"  // Unix s
 	fChanged      = "g"  // Unix s of the last move or confirmation (absent: created)
 	fSeq          = "q"  // iCalendar SEQUENCE
-	fCancelReason = "x"  // citizen, erased, closure:<id>, unverified
+	fCancelReason = "x"  // citizen, office, erased, closure:<id>, unverified
 	fCancelledAt  = "xa" // Unix ms
 	fConfirmedAt  = "ca" // Unix ms
 	fVerifyBy     = "vb" // Unix s

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -355,7 +356,8 @@ func TestHTTPClosures(t *testing.T) {
 // TestHTTPStaffCancel: staff cancel an appointment for a citizen who asked
 // the office — the seat is free again, the citizen's link shows it
 // cancelled, one cancellation mail is queued; again is harmless; staff of
-// another office may not; unknown ids are 404.
+// another office may not; unknown ids are 404; an appointment that is over
+// is refused.
 func TestHTTPStaffCancel(t *testing.T) {
 	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
 		s := newTestServer(t, st)
@@ -420,6 +422,20 @@ func TestHTTPStaffCancel(t *testing.T) {
 		}
 		if n != 1 {
 			t.Fatalf("%d cancellation mails queued, want 1", n)
+		}
+
+		// Once an appointment is over it is not cancelled (nor mailed).
+		s.clock.Set(time.Date(2026, 10, 5, 10, 20, 0, 0, s.office.Location))
+		clerkToken, _ = s.staffLogins(t) // the session idled out meanwhile
+		clerk = s.WithBearer(clerkToken)
+		for _, a := range day.Appointments {
+			if a.Email == "f0@example.org" {
+				clerk.Post(t, "/api/v1/staff/offices/test/appointments/"+a.ID+"/cancel", nil).WantError(t, 409, "appointment_over")
+			}
+		}
+		s.Get(t, "/api/v1/appointments/"+tokens["f0@example.org"]).Want(t, 200).Decode(t, &mine)
+		if mine.Appointment.Status != "confirmed" {
+			t.Fatalf("an appointment that is over was changed to %q", mine.Appointment.Status)
 		}
 	})
 }

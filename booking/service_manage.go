@@ -57,8 +57,15 @@ func (s *Bookings) CancelByStaff(ctx context.Context, officeID, id string) (Appo
 	if !found {
 		return Appointment{}, ErrAppointmentNotFound
 	}
+	if a.Active() && !a.End.After(s.clock.Now()) {
+		return Appointment{}, ErrAppointmentOver // a cancellation mail afterwards would only confuse
+	}
 	return s.cancel(ctx, a.Token, ReasonOffice)
 }
+
+// ErrAppointmentOver refuses to cancel an appointment that has ended.
+var ErrAppointmentOver = apperr.Conflict("appointment_over", "Dieser Termin ist schon vorbei und kann nicht mehr abgesagt werden.",
+	"This appointment is over and can no longer be cancelled.")
 
 // ReasonOffice is the cancel reason of an appointment the office cancelled
 // at the citizen's request.
