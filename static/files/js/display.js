@@ -52,11 +52,17 @@ let officeLoadedAt = 0;
 let officeStale = false;
 
 async function loadUpcoming() {
-  const office = await api('GET', `/api/v1/offices/${officeID}`);
+  officeStale = false; // before the read: a closure event during it marks it stale again
+  let office;
+  try {
+    office = await api('GET', `/api/v1/offices/${officeID}`);
+  } catch (e) {
+    officeStale = true;
+    throw e;
+  }
   setTimeZone(office.timezone);
   upcoming = (office.closures || []).slice().sort((a, b) => a.from.localeCompare(b.from))[0] || null;
   officeLoadedAt = Date.now();
-  officeStale = false;
   document.body.dataset.officeLoads = String(Number(document.body.dataset.officeLoads || 0) + 1);
   return office;
 }
@@ -155,6 +161,9 @@ setupPage('display.title', async () => {
   document.getElementById('display-title').textContent = office.name;
   clock();
   window.setInterval(clock, 15000);
+  // A quiet office sends no events: read everything again now and then (a
+  // closure that began or ended, yesterday's calls after midnight).
+  window.setInterval(() => refreshSoon(true), OFFICE_MAX_AGE_MS);
   toggle(document.getElementById('display-sound'), 'sound', chime);
   toggle(document.getElementById('display-speech'), 'speech');
   document.getElementById('display-full').addEventListener('click', () => document.documentElement.requestFullscreen().catch(() => {}));

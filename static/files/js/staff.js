@@ -100,12 +100,14 @@ function cancelCell(a) {
       el('button', { type: 'button', class: 'appt-cancel-no', text: t('staff.cancel_appt_no'), onclick: () => { ask(); cell.querySelector('button').focus(); } }));
     cell.querySelector('.appt-cancel-no').focus();
   }
-  async function cancelNow() {
+  async function cancelNow(ev) {
+    ev.currentTarget.disabled = true; // one request, however often it is clicked
     try {
       await api('POST', `${staffBase()}/appointments/${encodeURIComponent(a.id)}/cancel`);
-      announce(t('staff.cancelled_appt', { code: a.code }));
-      await loadAppointments();
-    } catch (e) { showError(e); }
+    } catch (e) { showError(e); ask(); return; }
+    announce(t('staff.cancelled_appt', { code: a.code }));
+    $('appointments').closest('.table-wrap').focus(); // the row's buttons go away
+    loadAppointments().catch(() => {}); // the next refresh shows it if this one fails
   }
   ask();
   return cell;
