@@ -42,7 +42,7 @@ func TestBenchMemory(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errOut.String())
 	}
 	for _, want := range []string{"B of Redis per ticket", "booking-43-offices@1k", "the bookings of this stage",
-		"availability-8w@1k", "B of Redis per appointment (≤ 600) over 1000", "queued mails sent in"} {
+		"availability-8w@1k", "B of Redis per appointment (≤ 600) over 1000", "queued mails left the outbox within"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the table lacks %q:\n%s", want, out.String())
 		}
