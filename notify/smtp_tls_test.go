@@ -155,13 +155,9 @@ func TestNewSMTPTransport_Port(t *testing.T) {
 	}
 }
 
-// TestSMTPTransportKeepsConnections: mails share kept connections (one for
-// mails one after the other, at most MaxIdle kept after a burst from many
-// workers); a kept connection the server closed, or one kept too long, is
-// replaced without losing or doubling a mail; after Close each mail gets a
-// connection of its own.
-func TestSMTPTransportKeepsConnections(t *testing.T) {
-	srv := startSMTP(t)
+// smtpMailer returns a mailer sending through srv in the clear, and its transport.
+func smtpMailer(t *testing.T, srv *smtpServer) (*SMTPTransport, *Mailer) {
+	t.Helper()
 	tr, err := NewSMTPTransport(srv.url())
 	if err != nil {
 		t.Fatal(err)
@@ -170,6 +166,17 @@ func TestSMTPTransportKeepsConnections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return tr, m
+}
+
+// TestSMTPTransportKeepsConnections: mails share kept connections (one for
+// mails one after the other, at most MaxIdle kept after a burst from many
+// workers); a kept connection the server closed, or one kept too long, is
+// replaced without losing or doubling a mail; after Close each mail gets a
+// connection of its own.
+func TestSMTPTransportKeepsConnections(t *testing.T) {
+	srv := startSMTP(t)
+	tr, m := smtpMailer(t, srv)
 	at := time.Date(2026, 10, 5, 10, 0, 0, 0, berlin)
 	send := func(id string) {
 		t.Helper()
@@ -301,14 +308,7 @@ func TestSMTPTransportClosesDroppedConnections(t *testing.T) {
 		return len(e)
 	}
 	srv := startSMTP(t)
-	tr, err := NewSMTPTransport(srv.url())
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := NewMailer(testFrom, tr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, m := smtpMailer(t, srv)
 	at := time.Date(2026, 10, 5, 10, 0, 0, 0, berlin)
 	if err := m.Send(context.Background(), testMessage("first", KindConfirmation, 0, at)); err != nil {
 		t.Fatal(err)

@@ -59,6 +59,20 @@ func newPacer(clk *fakeClock) (*Pacer, *Meter) {
 	return &Pacer{Meter: m, Now: clk.Now, Sleep: clk.Sleep}, m
 }
 
+// busyPacer returns a pacer on clk that is busy from the start: every move
+// of the clock looks like a flood of requests.
+func busyPacer(t *testing.T, clk *fakeClock) *Pacer {
+	t.Helper()
+	p, m := newPacer(clk)
+	p.Busy()
+	keepBusy(clk, m)
+	clk.advance(100 * time.Millisecond)
+	if !p.Busy() {
+		t.Fatal("not busy")
+	}
+	return p
+}
+
 // keepBusy makes every move of the clock look like a flood of requests.
 func keepBusy(clk *fakeClock, m *Meter) {
 	clk.onTick = func() {
@@ -144,15 +158,9 @@ func TestDoWhenQuiet(t *testing.T) {
 // several callers never overlap.
 func TestDoWhenBusy(t *testing.T) {
 	clk := newFakeClock()
-	p, m := newPacer(clk)
+	p := busyPacer(t, clk)
 	paused := prometheus.NewCounter(prometheus.CounterOpts{Name: "paused"})
 	p.Paused = paused
-	p.Busy()
-	keepBusy(clk, m)
-	clk.advance(100 * time.Millisecond)
-	if !p.Busy() {
-		t.Fatal("not busy")
-	}
 	for _, took := range []time.Duration{10 * time.Millisecond, time.Second, 2 * time.Millisecond, 0} {
 		if err := p.Do(context.Background(), func() { clk.advance(took) }); err != nil {
 			t.Fatal(err)
@@ -205,10 +213,7 @@ func TestDoWhenBusy(t *testing.T) {
 // ctx's error and its work does not run.
 func TestDoCancelledWhileYielding(t *testing.T) {
 	clk := newFakeClock()
-	p, m := newPacer(clk)
-	p.Busy()
-	keepBusy(clk, m)
-	clk.advance(100 * time.Millisecond)
+	p := busyPacer(t, clk)
 	if err := p.Do(context.Background(), func() { clk.advance(10 * time.Millisecond) }); err != nil {
 		t.Fatal(err)
 	}
@@ -223,11 +228,8 @@ func TestDoCancelledWhileYielding(t *testing.T) {
 // TestShareOne: a share of 1 never pauses.
 func TestShareOne(t *testing.T) {
 	clk := newFakeClock()
-	p, m := newPacer(clk)
+	p := busyPacer(t, clk)
 	p.Share = 1
-	p.Busy()
-	keepBusy(clk, m)
-	clk.advance(100 * time.Millisecond)
 	for range 3 {
 		if err := p.Do(context.Background(), func() { clk.advance(10 * time.Millisecond) }); err != nil {
 			t.Fatal(err)
@@ -257,10 +259,7 @@ func TestMeterMiddleware(t *testing.T) {
 // shutting down returns at once with ctx's error and its work does not run.
 func TestDoCancelledWhileWaitingForTheTurn(t *testing.T) {
 	clk := newFakeClock()
-	p, m := newPacer(clk)
-	p.Busy()
-	keepBusy(clk, m)
-	clk.advance(100 * time.Millisecond)
+	p := busyPacer(t, clk)
 	inside, release := make(chan struct{}), make(chan struct{})
 	go func() {
 		_ = p.Do(context.Background(), func() { close(inside); <-release })
