@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +31,15 @@ func newMetrics() *metrics {
 // read from Redis on every scrape, rathaus_queue_waiting{office,service} and
 // rathaus_queue_open_counters{office}.
 func (s *Service) RegisterMetrics(reg prometheus.Registerer) error {
+	for _, o := range s.dir.Offices { // every series shows from the start, at 0
+		for _, kind := range []string{"walk_in", "appointment"} {
+			s.metrics.issued.WithLabelValues(o.ID, kind)
+		}
+		s.metrics.acted.WithLabelValues(o.ID, "call_next")
+		for a := range actionCmds {
+			s.metrics.acted.WithLabelValues(o.ID, strings.ReplaceAll(a, "-", "_"))
+		}
+	}
 	for _, c := range []prometheus.Collector{s.metrics.issued, s.metrics.acted, &stateCollector{s: s}} {
 		if err := reg.Register(c); err != nil {
 			return err

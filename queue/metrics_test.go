@@ -87,8 +87,13 @@ func TestMetrics(t *testing.T) {
 				t.Errorf("%s%v = %v (found %v), want %v", c.name, c.labels, got, found, c.want)
 			}
 		}
-		if _, found := gathered(t, reg2, "rathaus_queue_tickets_total", map[string]string{"office": "testamt", "kind": "walk_in"}); found {
+		if n, _ := gathered(t, reg2, "rathaus_queue_tickets_total", map[string]string{"office": "testamt", "kind": "walk_in"}); n != 0 {
 			t.Error("the other replica counts tickets it did not issue")
+		}
+		for _, action := range []string{"call_next", "recall", "finish", "no_show", "park", "unpark", "transfer"} {
+			if _, found := gathered(t, reg2, "rathaus_queue_actions_total", map[string]string{"office": "testamt", "action": action}); !found {
+				t.Errorf("rathaus_queue_actions_total{action=%q} is not there from the start", action)
+			}
 		}
 	})
 }
