@@ -104,30 +104,30 @@ func unixTime(s string, loc *time.Location) time.Time {
 	return time.Unix(n, 0).In(loc)
 }
 
-// fields returns the hash fields of a.
-func (a Appointment) fields() map[string]string {
+// appendFields appends the hash fields of a to args as name, value, name,
+// value … (the booking script's HSET arguments).
+func (a Appointment) appendFields(args []any) []any {
 	_, secret, _ := strings.Cut(a.Token, ".")
-	m := map[string]string{
-		fCode: a.Code, fService: a.Service, fStatus: a.Status, fStart: unixText(a.Start), fEnd: unixText(a.End),
-		fUnit: strconv.Itoa(int(a.Unit)), fUnits: strconv.Itoa(a.Units), fName: a.Name, fEmail: a.Email,
-		fLocale: a.Locale, fSecret: secret, fCreated: unixText(a.Created), fSeq: strconv.Itoa(a.Seq),
-	}
+	args = append(args,
+		fCode, a.Code, fService, a.Service, fStatus, a.Status, fStart, unixText(a.Start), fEnd, unixText(a.End),
+		fUnit, strconv.Itoa(int(a.Unit)), fUnits, strconv.Itoa(a.Units), fName, a.Name, fEmail, a.Email,
+		fLocale, a.Locale, fSecret, secret, fCreated, unixText(a.Created), fSeq, strconv.Itoa(a.Seq))
 	if !a.Changed.IsZero() && a.Changed.Unix() != a.Created.Unix() {
-		m[fChanged] = unixText(a.Changed)
+		args = append(args, fChanged, unixText(a.Changed))
 	}
 	if a.Phone != "" {
-		m[fPhone] = a.Phone
+		args = append(args, fPhone, a.Phone)
 	}
 	if a.CancelReason != "" {
-		m[fCancelReason] = a.CancelReason
+		args = append(args, fCancelReason, a.CancelReason)
 	}
 	if !a.VerifyBy.IsZero() {
-		m[fVerifyBy] = unixText(a.VerifyBy)
+		args = append(args, fVerifyBy, unixText(a.VerifyBy))
 	}
 	if a.IdemKey != "" {
-		m[fIdem] = a.IdemKey
+		args = append(args, fIdem, a.IdemKey)
 	}
-	return m
+	return args
 }
 
 // appointmentFrom reads the appointment hash of id at office o.

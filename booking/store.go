@@ -299,15 +299,12 @@ func (s *redisStore) book(ctx context.Context, now time.Time, a bookArgs) (strin
 	}
 	keys := []string{capKey(o, ap.Date), apptKey(o, ap.ID), dayKey(o, ap.Date), emailsKey(o), notify.OutboxKey(o),
 		closuresVerKey(o), holdKey(o, orDash(a.holdID)), holdsKey(o), unverifiedKey(o), idemK, dayVerKey(o), capVerKey(o)}
-	fields := ap.fields()
-	args := make([]any, 0, 19+2*len(fields))
+	args := make([]any, 0, 19+2*18)
 	args = append(args, now.UnixMilli(), a.closuresVer, int(ap.Unit), ap.Units, a.seats,
 		"", ap.Code, ap.ID, a.emailLimit, emailField(ap.Email), ap.End.Unix(), a.outbox.Encode(),
 		a.holdID, holdMatch(ap.Date, ap.Unit, ap.Units, ap.Service), verifyBy,
 		string(a.idemResponse), idemTTL.Milliseconds(), ttlMillis(now, a.capExpiry), ap.Date.String())
-	for k, v := range fields {
-		args = append(args, k, v)
-	}
+	args = ap.appendFields(args)
 	res, err := bookCmd.Run(ctx, s.rdb, keys, args...).Text()
 	if err != nil {
 		return "", store.Wrap("booking.book", err)
