@@ -27,6 +27,9 @@ func newMetrics() *metrics {
 	}
 }
 
+// actionLabel is a staff action as a metric label: no-show → no_show.
+func actionLabel(action string) string { return strings.ReplaceAll(action, "-", "_") }
+
 // RegisterMetrics adds the queue's metrics to reg: the counters above and,
 // read from Redis on every scrape, rathaus_queue_waiting{office,service} and
 // rathaus_queue_open_counters{office}.
@@ -37,7 +40,7 @@ func (s *Service) RegisterMetrics(reg prometheus.Registerer) error {
 		}
 		s.metrics.acted.WithLabelValues(o.ID, "call_next")
 		for a := range actionCmds {
-			s.metrics.acted.WithLabelValues(o.ID, strings.ReplaceAll(a, "-", "_"))
+			s.metrics.acted.WithLabelValues(o.ID, actionLabel(a))
 		}
 	}
 	for _, c := range []prometheus.Collector{s.metrics.issued, s.metrics.acted, &stateCollector{s: s}} {

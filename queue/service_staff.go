@@ -3,7 +3,6 @@ package queue
 import (
 	"context"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/rathaus/rathaus/booking"
@@ -166,7 +165,7 @@ func (s *Service) Act(ctx context.Context, officeID, number, action, service, by
 	case code < 0:
 		return nil, ErrTicketState
 	}
-	s.metrics.acted.WithLabelValues(o.ID, strings.ReplaceAll(action, "-", "_")).Inc()
+	s.metrics.acted.WithLabelValues(o.ID, actionLabel(action)).Inc()
 	return staffView(o, t), nil
 }
 
