@@ -110,8 +110,9 @@ func newTab(t *testing.T, base string) *btab {
 	// so tests running side by side on 127.0.0.1 would otherwise overwrite
 	// each other's session cookie. Tabs of one server share theirs.
 	opt := chromedp.WithNewBrowserContext()
-	if id, ok := browserContexts.Load(base); ok {
-		opt = chromedp.WithExistingBrowserContext(id.(cdp.BrowserContextID))
+	existing, shared := browserContexts.Load(base)
+	if shared {
+		opt = chromedp.WithExistingBrowserContext(existing.(cdp.BrowserContextID))
 	}
 	ctx, cancel := chromedp.NewContext(chrome.ctx, opt)
 	ctx, cancelTime := context.WithTimeout(ctx, 120*time.Second)
@@ -121,7 +122,14 @@ func newTab(t *testing.T, base string) *btab {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("browser tab: %v", err)
 	}
-	browserContexts.LoadOrStore(base, chromedp.FromContext(ctx).BrowserContextID)
+	if !shared {
+		// The context goes when this tab does; a later server on the same
+		// (reused) port must not find its id ("Failed to find browser
+		// context", seen once in a full run).
+		id := chromedp.FromContext(ctx).BrowserContextID
+		browserContexts.Store(base, id)
+		t.Cleanup(func() { browserContexts.CompareAndDelete(base, id) })
+	}
 	err := chromedp.Listen(ctx, func(ev any) {
 		switch ev := ev.(type) {
 		case *runtime.EventExceptionThrown:
