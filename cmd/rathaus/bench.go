@@ -75,7 +75,7 @@ func benchCommand(ctx context.Context, cfg config.Config, args []string, stdout,
 	jsonOut := fs.Bool("json", false, "print JSON instead of the table")
 	officesOut := fs.String("offices-file", "", "write the bench offices YAML to this file and exit (for a server of your own)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (load generator and, without --url, the server) to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (load generator and, without --url, the server) for each line: PREFIX-NN-line.pprof (waits for outboxes to empty are not in them)")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return nil
 	} else if err != nil {
@@ -93,23 +93,17 @@ func benchCommand(ctx context.Context, cfg config.Config, args []string, stdout,
 		return err
 	}
 	defer stop()
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
-	}
 	var results []benchResult
-	for _, name := range pairWithBaselines(strings.Split(*scen, ",")) {
+	for i, name := range pairWithBaselines(strings.Split(*scen, ",")) {
 		if name != "booking-paced" { // it measures right after booking, at half its rate
 			b.quiesce(ctx)
 		}
+		stopProfile, err := startLineProfile(*cpuProfile, i, name)
+		if err != nil {
+			return err
+		}
 		rs, err := b.run(ctx, name)
+		stopProfile()
 		if err != nil {
 			return err
 		}
@@ -295,4 +289,22 @@ func machineInfo(ctx context.Context, st *store.Store) string {
 		}
 	}
 	return fmt.Sprintf("machine: %d CPUs (%s), %s", numCPU(), strings.TrimSpace(cpu), redis)
+}
+
+// startLineProfile starts a CPU profile of one line into prefix-NN-name.pprof
+// (nothing when prefix is empty), so that a line's profile holds neither the
+// other lines nor the waits for the outboxes to empty between them.
+func startLineProfile(prefix string, i int, name string) (stop func(), err error) {
+	if prefix == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(fmt.Sprintf("%s-%02d-%s.pprof", prefix, i, name))
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
