@@ -172,8 +172,10 @@ func (h *HTTP) handleTicketStream(c *gin.Context) {
 			if !affects(ev, v) {
 				continue
 			}
-			drain(sub.C) // one status read for a burst of events
-			if v, _, err = h.svc.Status(ctx, token); err != nil || send(v) {
+			// One status read for a burst of events; its office-wide part is
+			// shared with the other ticket streams that saw the same events.
+			last := drain(sub.C, ev)
+			if v, _, err = h.svc.StatusAfter(ctx, token, v.Number, last.ID); err != nil || send(v) {
 				return
 			}
 		case <-beat.C:
@@ -196,16 +198,18 @@ func affects(ev *Event, v *TicketView) bool {
 	return json.Unmarshal([]byte(ev.Data), &d) != nil || d.Service == v.Service
 }
 
-// drain empties what is queued in ch without waiting.
-func drain(ch chan *Event) {
+// drain empties what is queued in ch without waiting and returns the last
+// event it took, or last when there was none.
+func drain(ch chan *Event, last *Event) *Event {
 	for {
 		select {
-		case _, ok := <-ch:
+		case ev, ok := <-ch:
 			if !ok {
-				return
+				return last
 			}
+			last = ev
 		default:
-			return
+			return last
 		}
 	}
 }

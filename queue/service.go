@@ -41,6 +41,7 @@ type Service struct {
 	appts    Appointments
 	opts     Options
 	metrics  *metrics
+	shared   *sharedStates
 }
 
 // New returns the queue service. Close it to stop its event readers.
@@ -57,7 +58,7 @@ func New(cfg Config) *Service {
 	st := newRedisStore(cfg.Store, opts.Alpha)
 	return &Service{dir: cfg.Offices, st: st, hub: newHub(st, log), clock: clk, log: log,
 		baseURL: strings.TrimRight(cfg.BaseURL, "/"), closures: cfg.Closures, appts: cfg.Appointments, opts: opts,
-		metrics: newMetrics()}
+		metrics: newMetrics(), shared: newSharedStates()}
 }
 
 // Close stops the event readers and ends every live stream.
@@ -224,6 +225,16 @@ var ErrCheckinUnavailable = apperr.Conflict("checkin_unavailable",
 
 // Status returns the ticket of a token.
 func (s *Service) Status(ctx context.Context, token string) (*TicketView, string, error) {
+	return s.StatusAfter(ctx, token, "", "")
+}
+
+// StatusAfter is Status for a ticket stream that has just seen the office's
+// event after: the office-wide part of the view (counters, service times) comes
+// from one read shared by every stream of this process that saw the same
+// event; the ticket and its rank are read for this ticket alone. number, when
+// not "", is the ticket's number from an earlier status of the same token (it
+// never changes), which saves looking it up. after "" reads everything anew.
+func (s *Service) StatusAfter(ctx context.Context, token, number, after string) (*TicketView, string, error) {
 	officeID, day, hash, ok := parseToken(token)
 	if !ok {
 		return nil, "", ErrTokenNotFound
@@ -232,16 +243,28 @@ func (s *Service) Status(ctx context.Context, token string) (*TicketView, string
 	if !ok {
 		return nil, "", ErrTokenNotFound
 	}
-	t, err := s.st.ticketByToken(ctx, o.ID, day, hash)
+	var t *Ticket
+	var err error
+	if number != "" {
+		t, err = s.st.ticket(ctx, o.ID, day, number)
+	} else {
+		t, err = s.st.ticketByToken(ctx, o.ID, day, hash)
+	}
 	if err != nil {
 		return nil, "", err
 	}
-	v, err := s.view(ctx, o, t, s.clock.Now())
+	v, err := s.viewAfter(ctx, o, t, s.clock.Now(), after)
 	return v, o.ID, err
 }
 
 // view computes a ticket's public view: position and estimate when waiting.
 func (s *Service) view(ctx context.Context, o *booking.Office, t *Ticket, now time.Time) (*TicketView, error) {
+	return s.viewAfter(ctx, o, t, now, "")
+}
+
+// viewAfter is view with the office's state shared among the streams that saw
+// event after (see sharedStates); after "" reads it for this view alone.
+func (s *Service) viewAfter(ctx context.Context, o *booking.Office, t *Ticket, now time.Time, after string) (*TicketView, error) {
 	v := &TicketView{Number: t.Number, Service: t.Service, Status: t.Status}
 	if t.Status == StatusCalled {
 		v.Counter = t.Counter
@@ -257,7 +280,13 @@ func (s *Service) view(ctx context.Context, o *booking.Office, t *Ticket, now ti
 	if err != nil {
 		return nil, err
 	}
-	st, err := s.st.state(ctx, scopeAt(o, day), 0)
+	sc := scopeAt(o, day)
+	var st *queueState
+	if after == "" {
+		st, err = s.st.state(ctx, sc, 0)
+	} else {
+		st, err = s.shared.get(ctx, sc, after, func(ctx context.Context) (*queueState, error) { return s.st.state(ctx, sc, 0) })
+	}
 	if err != nil {
 		return nil, err
 	}

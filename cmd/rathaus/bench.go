@@ -23,7 +23,7 @@ import (
 )
 
 // benchScenarios are the names "rathaus bench" knows, in the order they run.
-var benchScenarios = []string{"baseline-get", "baseline-evalsha", "availability", "booking", "booking-paced", "mixed", "rush", "queue", "fanout"}
+var benchScenarios = []string{"baseline-get", "baseline-evalsha", "availability", "booking", "booking-paced", "mixed", "rush", "queue", "fanout", "pages"}
 
 const benchUsage = `usage: rathaus bench [flags]
   Runs named load scenarios against a rathaus server and prints a table
@@ -47,7 +47,9 @@ type bench struct {
 	rushClients int
 	// queueTickets is how many tickets the call-next line calls.
 	queueTickets int
-	memoryN      int
+	// ticketPages is how many ticket status streams the pages line opens.
+	ticketPages int
+	memoryN     int
 	// memoryDense books the memory scenario's appointments into the one
 	// office "bench" (about 1,850 a day: the worst case) instead of the 43
 	// "city" offices (about 100 a day each, like Berlin's).
@@ -69,6 +71,7 @@ func benchCommand(ctx context.Context, cfg config.Config, args []string, stdout,
 	dur := fs.Duration("duration", 5*time.Second, "length of each throughput scenario")
 	rush := fs.Int("rush-clients", 10000, "clients of the booking rush on 100 seats")
 	queueTickets := fs.Int("queue-tickets", 3000, "tickets drawn and then called by 10 counters (call-next line)")
+	pages := fs.Int("ticket-pages", 500, "ticket status streams (pages in a waiting room) the pages line opens")
 	memN := fs.Int("memory-appointments", 10000, "appointments booked by the memory scenario")
 	memDense := fs.Bool("memory-dense", false, "memory scenario: book into one office (≈1,850 a day) instead of 43 city offices (≈100 a day each)")
 	adminPw := fs.String("admin-password", "", "admin password of the server at --url (queue and fanout scenarios)")
@@ -85,7 +88,7 @@ func benchCommand(ctx context.Context, cfg config.Config, args []string, stdout,
 		return os.WriteFile(*officesOut, []byte(allBenchOffices()), 0o644)
 	}
 	b := &bench{url: *url, redisURL: *redisURL, conns: *conns, dur: *dur, client: benchClient(max(*conns, 512)),
-		prog: &progress{out: stderr, quiet: *quiet}, adminPw: *adminPw, rushClients: *rush, queueTickets: max(*queueTickets, 1), memoryN: *memN,
+		prog: &progress{out: stderr, quiet: *quiet}, adminPw: *adminPw, rushClients: *rush, queueTickets: max(*queueTickets, 1), ticketPages: max(*pages, ticketPageCalls+1), memoryN: *memN,
 		memoryDense: *memDense}
 	b.loc, _ = time.LoadLocation("Europe/Berlin")
 	stop, err := b.setup(ctx, stderr)
@@ -202,6 +205,8 @@ func (b *bench) run(ctx context.Context, name string) ([]benchResult, error) {
 		return b.benchQueue(ctx)
 	case "fanout":
 		return []benchResult{b.benchFanout(ctx)}, nil
+	case "pages":
+		return []benchResult{b.benchTicketPages(ctx)}, nil
 	case "memory":
 		return b.benchMemory(ctx)
 	}

@@ -16,14 +16,14 @@ func TestBenchCommand(t *testing.T) {
 	redis := redistest.Start(t)
 	var out, errOut bytes.Buffer
 	code := run([]string{"bench", "--quiet", "--duration", "300ms", "--rush-clients", "300", "--queue-tickets", "500",
-		"--scenarios", "baseline-get,baseline-evalsha,booking,booking-paced,availability,mixed,rush,queue"},
+		"--ticket-pages", "60", "--scenarios", "baseline-get,baseline-evalsha,booking,booking-paced,availability,mixed,rush,queue,pages"},
 		func(k string) string { return map[string]string{"RATHAUS_REDIS_URL": redis.URL()}[k] }, nil, &out, &errOut)
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errOut.String())
 	}
 	for _, want := range []string{"baseline-gin-get", "baseline-evalsha-book", "availability-8w", "mixed-citizens",
 		"OK   booked = capacity: 100 = 100, 5xx: 0", "OK   called once each: 500 tickets", "% of adjacent baseline-gin-get",
-		"booking-paced", "half the closed loop's rate"} {
+		"booking-paced", "half the closed loop's rate", "OK   every waiting page saw every call: 40 of 40"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the table lacks %q:\n%s", want, out.String())
 		}

@@ -1,0 +1,190 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/rathaus/rathaus/internal/redistest"
+	"github.com/rathaus/rathaus/internal/store"
+)
+
+// countHook counts the commands named name that the client sends, alone or
+// in a pipeline.
+type countHook struct {
+	name string
+	n    atomic.Int64
+}
+
+func (h *countHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *countHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.count(cmd)
+		return next(ctx, cmd)
+	}
+}
+
+func (h *countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, c := range cmds {
+			h.count(c)
+		}
+		return next(ctx, cmds)
+	}
+}
+
+func (h *countHook) count(c redis.Cmder) {
+	if strings.EqualFold(c.Name(), h.name) {
+		h.n.Add(1)
+	}
+}
+
+// TestTicketStreamsShareOfficeState: when a call moves ten waiting tickets up,
+// their ten open pages each get the new position, but the office's state
+// (two ZCARDs per service, counters, service times) is read about once, not
+// once per page.
+func TestTicketStreamsShareOfficeState(t *testing.T) {
+	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
+		s := newTestServer(t, st, at(t, "2026-10-01 09:00"), nil)
+		s.do(t, "POST", "/api/v1/staff/offices/testamt/counters/1/open", nil, true)
+		const pages = 10
+		streams := make([]*sseClient, pages)
+		status := func(i int) TicketView {
+			t.Helper()
+			var v struct{ Ticket TicketView }
+			if err := json.Unmarshal([]byte(streams[i].nextNamed(t, "status").Data), &v); err != nil {
+				t.Fatal(err)
+			}
+			return v.Ticket
+		}
+		for i := range streams {
+			_, body := s.do(t, "POST", "/api/v1/offices/testamt/tickets", map[string]string{"service": "ummeldung"}, false)
+			var iss Issued
+			if err := json.Unmarshal(body, &iss); err != nil || iss.Token == "" {
+				t.Fatalf("ticket: %s", body)
+			}
+			streams[i] = openSSE(t, s.URL+"/api/v1/tickets/"+iss.Token+"/stream", "")
+		}
+		// Every page has its first status once the last ticket was drawn:
+		// page i is at i+1 — possibly after a few statuses while tickets
+		// behind it were drawn, which do not move it.
+		for i := range streams {
+			if v := status(i); v.Position != i+1 {
+				t.Fatalf("page %d starts at %+v", i, v)
+			}
+		}
+		zcards := &countHook{name: "zcard"}
+		st.Client.AddHook(zcards)
+		callVia(t, s, "1") // A001: page 0 is called, every other page moves up one
+		if v := status(0); v.Status != StatusCalled {
+			t.Fatalf("page 0 after the call: %+v", v)
+		}
+		for i := 1; i < pages; i++ {
+			if v := status(i); v.Status != StatusWaiting || v.Position != i {
+				t.Fatalf("page %d after the call: %+v, want position %d", i, v, i)
+			}
+		}
+		// One state read is two ZCARDs for each of the three services. Allow a
+		// second read (a page can see an event the others saw earlier, after
+		// their read finished); one read per page would be 9 × 6.
+		if n := zcards.n.Load(); n > 2*6 {
+			t.Fatalf("%d ZCARDs for one call seen by %d waiting pages: the office state was not shared", n, pages-1)
+		}
+	})
+}
+
+func TestSharedStates(t *testing.T) {
+	sc := scope{office: "testamt", day: "2026-10-01"}
+	st1 := &queueState{LastEventID: "1"}
+	t.Run("concurrent callers of one event share one read", func(t *testing.T) {
+		c := newSharedStates()
+		var loads atomic.Int32
+		release := make(chan struct{})
+		load := func(context.Context) (*queueState, error) {
+			loads.Add(1)
+			<-release
+			return st1, nil
+		}
+		var wg sync.WaitGroup
+		got := make([]*queueState, 8)
+		for i := range got {
+			wg.Go(func() { got[i], _ = c.get(t.Context(), sc, "100-0", load) })
+		}
+		time.Sleep(20 * time.Millisecond) // let them all arrive while the read is in flight
+		close(release)
+		wg.Wait()
+		if loads.Load() != 1 {
+			t.Fatalf("%d reads, want 1", loads.Load())
+		}
+		for _, g := range got {
+			if g != st1 {
+				t.Fatal("a caller did not get the shared state")
+			}
+		}
+	})
+	t.Run("a newer event reads again, an older one takes the newer read", func(t *testing.T) {
+		c := newSharedStates()
+		var loads atomic.Int32
+		load := func(context.Context) (*queueState, error) {
+			loads.Add(1)
+			return &queueState{}, nil
+		}
+		c.get(t.Context(), sc, "100-0", load)
+		c.get(t.Context(), sc, "100-0", load)
+		c.get(t.Context(), sc, "99-5", load)
+		if loads.Load() != 1 {
+			t.Fatalf("%d reads for the same and an older event, want 1", loads.Load())
+		}
+		c.get(t.Context(), sc, "100-1", load)
+		if loads.Load() != 2 {
+			t.Fatalf("%d reads after a newer event, want 2", loads.Load())
+		}
+		c.get(t.Context(), scope{office: "testamt", day: "2026-10-02"}, "100-1", load)
+		if loads.Load() != 3 {
+			t.Fatalf("%d reads after the day changed, want 3", loads.Load())
+		}
+	})
+	t.Run("a failed read is not handed on", func(t *testing.T) {
+		c := newSharedStates()
+		boom := errors.New("boom")
+		if _, err := c.get(t.Context(), sc, "100-0", func(context.Context) (*queueState, error) { return nil, boom }); err != boom {
+			t.Fatalf("err %v", err)
+		}
+		got, err := c.get(t.Context(), sc, "100-0", func(context.Context) (*queueState, error) { return st1, nil })
+		if err != nil || got != st1 {
+			t.Fatalf("after a failed read: %v %v", got, err)
+		}
+	})
+	t.Run("the read outlives the caller that started it; a waiter can give up", func(t *testing.T) {
+		c := newSharedStates()
+		release := make(chan struct{})
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() {
+			_, err := c.get(ctx, sc, "100-0", func(lctx context.Context) (*queueState, error) {
+				<-release
+				return st1, lctx.Err()
+			})
+			done <- err
+		}()
+		time.Sleep(20 * time.Millisecond)
+		wctx, wcancel := context.WithCancel(t.Context())
+		wcancel()
+		if _, err := c.get(wctx, sc, "100-0", nil); !errors.Is(err, context.Canceled) {
+			t.Fatalf("a waiter that gave up: %v", err)
+		}
+		cancel() // the starter's request ends; its read goes on for the others
+		close(release)
+		if err := <-done; err != nil {
+			t.Fatalf("the read failed with its caller's context: %v", err)
+		}
+	})
+}
