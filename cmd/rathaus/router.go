@@ -12,6 +12,7 @@ import (
 	"github.com/rathaus/rathaus/booking"
 	"github.com/rathaus/rathaus/internal/apidoc"
 	"github.com/rathaus/rathaus/internal/auth"
+	"github.com/rathaus/rathaus/internal/config"
 	"github.com/rathaus/rathaus/internal/httpx"
 	"github.com/rathaus/rathaus/queue"
 )
@@ -39,6 +40,9 @@ func (a *app) router() *gin.Engine {
 	r.GET("/healthz", a.handleHealthz)
 	r.GET("/readyz", a.handleReadyz)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{})))
+	if a.cfg.Role == config.RoleWorker {
+		return r // mail and jobs only: probes and metrics, nothing for citizens or staff
+	}
 
 	api := r.Group("/api/v1", apiChain...)
 	api.GET("/openapi.json", handleOpenAPI)

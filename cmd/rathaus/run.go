@@ -82,7 +82,8 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	a.log.Info("rathaus: listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "offices", len(a.offices.Offices))
+	a.log.Info("rathaus: listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "offices", len(a.offices.Offices),
+		"role", cfg.Role)
 	if opts.OnListen != nil {
 		opts.OnListen(ln.Addr().String())
 	}
@@ -178,7 +179,9 @@ func isTerminal(f *os.File) bool {
 
 // startBackground starts the background loops; they stop when ctx ends.
 func (a *app) startBackground(ctx context.Context, wg *sync.WaitGroup) {
-	a.startNotify(ctx, wg)
+	if a.cfg.Role != config.RoleWeb { // a web process leaves mail and jobs to the workers
+		a.startNotify(ctx, wg)
+	}
 	// The admin is set before the server listens, so that a login right after
 	// the start works; only a store that is down defers it to the background.
 	if a.cfg.AdminPassword != "" && !a.setAdmin(ctx) {

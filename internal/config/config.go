@@ -45,7 +45,22 @@ type Config struct {
 	ReleaseDelay time.Duration
 	// ReleaseWindow spreads the release of a cancelled slot randomly (RATHAUS_RELEASE_WINDOW).
 	ReleaseWindow time.Duration
+	// Role is what this process does (RATHAUS_ROLE): RoleAll, RoleWeb or RoleWorker.
+	Role string
 }
+
+// The roles of a process (RATHAUS_ROLE). A town runs RoleAll everywhere, or
+// RoleWeb replicas for the citizens and staff and RoleWorker processes beside
+// them for the mail and the scheduled jobs, all on one Redis.
+const (
+	// RoleAll serves HTTP and runs the outbox workers and scheduled jobs.
+	RoleAll = "all"
+	// RoleWeb serves HTTP only: no mail is sent and no scheduled job runs here.
+	RoleWeb = "web"
+	// RoleWorker sends the mail and runs the scheduled jobs; its HTTP server
+	// answers only /healthz, /readyz and /metrics.
+	RoleWorker = "worker"
+)
 
 // Error is a configuration error naming the variable at fault.
 type Error struct {
@@ -77,6 +92,7 @@ var Vars = []Var{
 	{"RATHAUS_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is believed", setTrustedProxies},
 	{"RATHAUS_LOG_LEVEL", "info", "debug, info, warn or error", setLogLevel},
 	{"RATHAUS_SHUTDOWN_TIMEOUT", "15s", "how long a graceful shutdown may drain", setShutdownTimeout},
+	{"RATHAUS_ROLE", RoleAll, "all (HTTP, mail and scheduled jobs), web (HTTP only) or worker (mail and scheduled jobs; HTTP only /healthz, /readyz, /metrics)", setRole},
 }
 
 func init() { Vars = append(Vars, hardeningVars...) }
@@ -93,6 +109,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		if err := v.set(&c, val); err != nil {
 			return Config{}, &Error{Var: v.Name, Msg: err.Error()}
 		}
+	}
+	if c.Role != RoleAll && c.RedisURL == "" {
+		return Config{}, &Error{Var: "RATHAUS_ROLE", Msg: fmt.Sprintf("%s needs RATHAUS_REDIS_URL: the embedded store lives in this process, where the other role cannot reach it", c.Role)}
 	}
 	return c, nil
 }
@@ -220,4 +239,13 @@ func setShutdownTimeout(c *Config, v string) error {
 	}
 	c.ShutdownTimeout = d
 	return nil
+}
+
+func setRole(c *Config, v string) error {
+	switch v {
+	case RoleAll, RoleWeb, RoleWorker:
+		c.Role = v
+		return nil
+	}
+	return fmt.Errorf("%q is not a role: all, web or worker", v)
 }

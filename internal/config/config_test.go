@@ -23,7 +23,7 @@ func TestFromEnvDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{Addr: ":8080", BaseURL: "http://localhost:8080", MailDir: "./mail-out",
-		MailFrom: "Bürgerbüro <noreply@localhost>", LogLevel: "info", ShutdownTimeout: 15 * time.Second}
+		MailFrom: "Bürgerbüro <noreply@localhost>", LogLevel: "info", ShutdownTimeout: 15 * time.Second, Role: RoleAll}
 	want.Limits, want.ReleaseDelay, want.ReleaseWindow = defaultLimits, 30*time.Minute, 30*time.Minute
 	if d := cmp.Diff(want, c); d != "" {
 		t.Fatalf("defaults (-want +got):\n%s", d)
@@ -81,6 +81,20 @@ func TestFromEnv(t *testing.T) {
 		{"log level", []string{"RATHAUS_LOG_LEVEL", "DEBUG"}, "", nil},
 		{"log level bad", []string{"RATHAUS_LOG_LEVEL", "loud"}, "RATHAUS_LOG_LEVEL", nil},
 		{"shutdown bad", []string{"RATHAUS_SHUTDOWN_TIMEOUT", "-1s"}, "RATHAUS_SHUTDOWN_TIMEOUT", nil},
+		{"role default", nil, "", func(t *testing.T, c Config) {
+			if c.Role != RoleAll {
+				t.Errorf("role %q", c.Role)
+			}
+		}},
+		{"role web", []string{"RATHAUS_ROLE", "web", "RATHAUS_REDIS_URL", "redis://localhost:6379"}, "", func(t *testing.T, c Config) {
+			if c.Role != RoleWeb {
+				t.Errorf("role %q", c.Role)
+			}
+		}},
+		{"role worker", []string{"RATHAUS_ROLE", "worker", "RATHAUS_REDIS_URL", "redis://localhost:6379"}, "", nil},
+		{"role unknown", []string{"RATHAUS_ROLE", "mail"}, "RATHAUS_ROLE", nil},
+		{"role web on the embedded store", []string{"RATHAUS_ROLE", "web"}, "RATHAUS_ROLE", nil},
+		{"role worker on the embedded store", []string{"RATHAUS_ROLE", "worker"}, "RATHAUS_ROLE", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
