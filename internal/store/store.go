@@ -205,5 +205,17 @@ func IsUnavailable(err error) bool {
 			return true
 		}
 	}
+	// A Redis that is up but refuses writes: full (maxmemory reached under
+	// noeviction), unable to persist (a failed snapshot or AOF write with
+	// stop-writes-on-bgsave-error), or busy with a script past its time limit.
+	// Redis puts the code first, also when a script's call failed.
+	var re redis.Error
+	if errors.As(err, &re) {
+		for _, p := range []string{"OOM ", "MISCONF ", "BUSY "} {
+			if strings.HasPrefix(re.Error(), p) {
+				return true
+			}
+		}
+	}
 	return false
 }

@@ -121,6 +121,12 @@ func TestIsUnavailable(t *testing.T) {
 		{errors.New("LOADING Redis is loading the dataset in memory"), true},
 		{errors.New("CLUSTERDOWN The cluster is down"), true},
 		{errors.New("READONLY You can't write against a read only replica."), true},
+		{redisErr("OOM command not allowed when used memory > 'maxmemory'."), true},
+		{redisErr("OOM command not allowed when used memory > 'maxmemory'. script: 0a9f, on @user_script:1."), true},
+		{redisErr("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk."), true},
+		{redisErr("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSCRIPT."), true},
+		{redisErr("ERR Error running script: user_script:3: OOM in a message of ours"), false},
+		{errors.New("OOM but not from Redis"), false},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.err), func(t *testing.T) {
@@ -143,3 +149,9 @@ func TestIsUnavailable(t *testing.T) {
 		})
 	}
 }
+
+// redisErr is an error reply as go-redis reports it (redis.Error).
+type redisErr string
+
+func (e redisErr) Error() string { return string(e) }
+func (redisErr) RedisError()     {}

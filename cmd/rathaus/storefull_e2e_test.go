@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/rathaus/rathaus/internal/clock"
+	"github.com/rathaus/rathaus/internal/redistest"
+)
+
+// TestRedisRefusesWrites: a Redis that is up but refuses writes — full
+// (maxmemory reached) or unable to persist (a failed snapshot with
+// stop-writes-on-bgsave-error) — makes every request that must write answer
+// 503 with Retry-After and the error envelope, never 500; and the server heals
+// by itself once Redis takes writes again. The default rate limits are on, as
+// in a town's configuration.
+func TestRedisRefusesWrites(t *testing.T) {
+	faults := []struct {
+		name          string
+		extra         []string
+		provoke, heal func(t *testing.T, c *redis.Client)
+	}{
+		{"full", nil,
+			func(t *testing.T, c *redis.Client) { mustDo(t, c, "CONFIG", "SET", "maxmemory", "1") },
+			func(t *testing.T, c *redis.Client) { mustDo(t, c, "CONFIG", "SET", "maxmemory", "0") }},
+		// A snapshot into a directory nobody can write to fails; with save
+		// points set, Redis then refuses writes ("MISCONF").
+		{"cannot persist", []string{"--save", "3600 1", "--dir", "/proc"},
+			func(t *testing.T, c *redis.Client) {
+				mustDo(t, c, "BGSAVE")
+				if !waitFor(10*time.Second, func() bool {
+					return strings.Contains(c.Info(context.Background(), "persistence").Val(), "rdb_last_bgsave_status:err")
+				}) {
+					t.Fatal("the snapshot did not fail")
+				}
+			},
+			func(t *testing.T, c *redis.Client) { mustDo(t, c, "CONFIG", "SET", "stop-writes-on-bgsave-error", "no") }},
+		// A script running past busy-reply-threshold makes Redis answer every
+		// other command with BUSY until it ends.
+		{"busy", []string{"--busy-reply-threshold", "100"},
+			func(t *testing.T, c *redis.Client) {
+				busy := redis.NewClient(&redis.Options{Addr: c.Options().Addr, ReadTimeout: 10 * time.Second})
+				done := make(chan error, 1)
+				go func() {
+					done <- busy.Eval(context.Background(), `
+local function now() local t = redis.call("TIME") return t[1] * 1000000 + t[2] end
+local start = now()
+while now() - start < 2000000 do end
+return 1`, nil).Err()
+				}()
+				t.Cleanup(func() { <-done; busy.Close() })
+				if !waitFor(5*time.Second, func() bool { return strings.HasPrefix(fmt.Sprint(c.Ping(context.Background()).Err()), "BUSY") }) {
+					t.Fatal("Redis did not become busy")
+				}
+			},
+			func(t *testing.T, c *redis.Client) {}}, // the script ends by itself
+	}
+	for _, f := range faults {
+		t.Run(f.name, func(t *testing.T) {
+			srv := redistest.Start(t, f.extra...)
+			c := srv.Client(t)
+			berlin, _ := time.LoadLocation("Europe/Berlin")
+			clk := clock.NewSimulated(time.Date(2026, 11, 30, 8, 50, 0, 0, berlin))
+			s := startTestServerWith(t, testConfig(t, "RATHAUS_REDIS_URL", srv.URL(), "RATHAUS_ADMIN_PASSWORD", testAdminPassword,
+				"RATHAUS_POW_SECRET", "store-full-test-secret-0123456789-abcdef"), Options{Clock: clk})
+			book := func(i int) (int, http.Header, string) {
+				t.Helper()
+				return send(t, "POST", s.URL+"/api/v1/offices/geesthacht/appointments",
+					bookingBody("ummeldung", "2026-12-01T09:00:00+01:00", i))
+			}
+			if code, _, body := book(1); code != http.StatusCreated {
+				t.Fatalf("booking before the fault: %d %s", code, body)
+			}
+
+			f.provoke(t, c)
+			for _, r := range []struct{ method, path string }{
+				{"POST", "/api/v1/offices/geesthacht/appointments"},
+				{"POST", "/api/v1/offices/geesthacht/tickets"},
+				{"POST", "/api/v1/auth/login"},
+				{"GET", "/api/v1/offices/geesthacht/availability?service=ummeldung&from=2026-12-01&days=7"},
+				{"GET", "/api/v1/offices/geesthacht/display"},
+			} {
+				var body any
+				switch {
+				case strings.HasSuffix(r.path, "/appointments"):
+					body = bookingBody("ummeldung", "2026-12-01T09:15:00+01:00", 2)
+				case strings.HasSuffix(r.path, "/tickets"):
+					body = map[string]any{"service": "fundsache"}
+				case strings.HasSuffix(r.path, "/login"):
+					body = map[string]any{"username": "admin", "password": testAdminPassword}
+				}
+				code, hdr, out := send(t, r.method, s.URL+r.path, body)
+				if code >= 500 && code != http.StatusServiceUnavailable {
+					t.Errorf("%s %s while Redis refuses writes: %d %s", r.method, r.path, code, out)
+				}
+				if code == http.StatusServiceUnavailable {
+					var env struct{ Error struct{ Code string } }
+					if hdr.Get("Retry-After") == "" || json.Unmarshal([]byte(out), &env) != nil || env.Error.Code != "store_unavailable" {
+						t.Errorf("%s %s: a 503 without Retry-After or envelope: %v %s", r.method, r.path, hdr, out)
+					}
+				}
+				if r.method == "POST" && code < 300 {
+					t.Errorf("%s %s succeeded (%d) although Redis refuses writes", r.method, r.path, code)
+				}
+			}
+
+			f.heal(t, c)
+			var code int
+			var body string
+			if !waitFor(10*time.Second, func() bool { code, _, body = book(3); return code == http.StatusCreated }) {
+				t.Fatalf("booking after Redis takes writes again: %d %s", code, body)
+			}
+		})
+	}
+}
+
+func mustDo(t *testing.T, c *redis.Client, args ...any) {
+	t.Helper()
+	if err := c.Do(context.Background(), args...).Err(); err != nil {
+		t.Fatalf("%v: %v", args, err)
+	}
+}
+
+// send sends a request with body as JSON (nil: none) and returns the status,
+// the header and the body.
+func send(t *testing.T, method, url string, body any) (int, http.Header, string) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = strings.NewReader(string(b))
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(fmt.Errorf("%s %s: %w", method, url, err))
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
