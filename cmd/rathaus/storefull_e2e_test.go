@@ -42,7 +42,9 @@ func TestRedisRefusesWrites(t *testing.T) {
 					t.Fatal("the snapshot did not fail")
 				}
 			},
-			func(t *testing.T, c *redis.Client) { mustDo(t, c, "CONFIG", "SET", "stop-writes-on-bgsave-error", "no") }},
+			func(t *testing.T, c *redis.Client) {
+				mustDo(t, c, "CONFIG", "SET", "stop-writes-on-bgsave-error", "no")
+			}},
 		// A script running past busy-reply-threshold makes Redis answer every
 		// other command with BUSY until it ends.
 		{"busy", []string{"--busy-reply-threshold", "100"},
