@@ -67,6 +67,9 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	defer a.store.Close()
 	defer a.queue.Close()
 	defer a.audit.Start(a.log)() // after the HTTP server has drained: writes the entries still queued
+	if err := a.checkStore(); err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -105,6 +108,25 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		return fmt.Errorf("rathaus: shutdown: %w", err)
 	}
 	a.log.Info("rathaus: stopped")
+	return nil
+}
+
+// checkStore refuses a Redis that may evict keys and warns about one without
+// AOF. A Redis that does not answer yet is not checked (the start goes on, as
+// always when Redis is down; the warning says so).
+func (a *app) checkStore() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	set, err := a.store.Check(ctx)
+	switch {
+	case errors.Is(err, store.ErrEvicting):
+		return &config.Error{Var: "RATHAUS_REDIS_URL", Msg: err.Error()}
+	case err != nil:
+		a.log.Warn("store: could not read the Redis settings (maxmemory-policy, AOF); they were not checked", "err", err)
+	case len(set.NoAOF) > 0:
+		a.log.Warn("store: Redis writes no append-only file, so a crash loses what was written since its last snapshot; "+
+			"in production turn on appendonly yes (appendfsync always or everysec)", "masters", set.NoAOF)
+	}
 	return nil
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/rathaus/rathaus/internal/clock"
+	"github.com/rathaus/rathaus/internal/config"
 	"github.com/rathaus/rathaus/internal/redistest"
 )
 
@@ -154,4 +156,17 @@ func send(t *testing.T, method, url string, body any) (int, http.Header, string)
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, resp.Header, string(b)
+}
+
+// TestRefusesEvictingRedis: rathaus does not start on a Redis that deletes
+// keys when it is full (every key is data), and says which variable to look
+// at; main turns that into exit code 2 like any configuration error.
+func TestRefusesEvictingRedis(t *testing.T) {
+	srv := redistest.Start(t, "--maxmemory-policy", "allkeys-lru")
+	cfg := testConfig(t, "RATHAUS_REDIS_URL", srv.URL())
+	err := Run(context.Background(), cfg, Options{LogOutput: io.Discard, OnListen: func(string) { t.Error("it listened") }})
+	var ce *config.Error
+	if !errors.As(err, &ce) || ce.Var != "RATHAUS_REDIS_URL" || !strings.Contains(ce.Msg, "noeviction") {
+		t.Fatalf("Run = %v, want a configuration error of RATHAUS_REDIS_URL asking for noeviction", err)
+	}
 }

@@ -219,3 +219,71 @@ func IsUnavailable(err error) bool {
 	}
 	return false
 }
+
+// Settings are what Check reads off the Redis (each master of a cluster).
+type Settings struct {
+	// Evicting names a master whose maxmemory-policy is not noeviction, with
+	// the policy ("10.0.0.5:6379 allkeys-lru"); empty when none evicts.
+	Evicting string
+	// NoAOF names the masters that do not write an append-only file.
+	NoAOF []string
+}
+
+// ErrEvicting is Check's error for a Redis that may evict keys.
+var ErrEvicting = errors.New("Redis may evict keys when it is full (maxmemory-policy is not noeviction): appointments, " +
+	"seat counts and sessions would vanish without a trace; set maxmemory-policy noeviction")
+
+// Check reads the settings of the Redis that decide whether acknowledged data
+// can be lost: an eviction policy other than noeviction (Redis deletes keys
+// when full — every key of rathaus is data, none is a cache) is ErrEvicting;
+// a master without AOF is reported. It uses INFO, which managed Redis
+// services allow where CONFIG is disabled. The embedded store is not checked.
+func (s *Store) Check(ctx context.Context) (Settings, error) {
+	var out Settings
+	if s.Embedded {
+		return out, nil
+	}
+	var mu sync.Mutex
+	one := func(ctx context.Context, c *redis.Client) error {
+		info, err := c.Info(ctx, "memory", "persistence").Result()
+		if err != nil {
+			return Wrap("store.Check", err)
+		}
+		policy, aof := infoField(info, "maxmemory_policy"), infoField(info, "aof_enabled")
+		mu.Lock()
+		defer mu.Unlock()
+		if policy != "" && policy != "noeviction" && out.Evicting == "" {
+			out.Evicting = c.Options().Addr + " " + policy
+		}
+		if aof == "0" {
+			out.NoAOF = append(out.NoAOF, c.Options().Addr)
+		}
+		return nil
+	}
+	var err error
+	switch c := s.Client.(type) {
+	case *redis.ClusterClient:
+		err = c.ForEachMaster(ctx, one)
+	case *redis.Client:
+		err = one(ctx, c)
+	default:
+		return out, fmt.Errorf("store.Check: unknown client %T", s.Client)
+	}
+	if err != nil {
+		return out, err
+	}
+	if out.Evicting != "" {
+		return out, fmt.Errorf("%w (%s)", ErrEvicting, out.Evicting)
+	}
+	return out, nil
+}
+
+// infoField returns the value of name in an INFO reply, or "".
+func infoField(info, name string) string {
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
+			return v
+		}
+	}
+	return ""
+}

@@ -155,3 +155,43 @@ type redisErr string
 
 func (e redisErr) Error() string { return string(e) }
 func (redisErr) RedisError()     {}
+
+// TestCheck: a Redis that may evict keys is refused; one without AOF is
+// reported; one with noeviction and AOF passes. Real redis-servers.
+func TestCheck(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		evicting bool
+		noAOF    bool
+	}{
+		{"noeviction with AOF", []string{"--appendonly", "yes"}, false, false},
+		{"noeviction without AOF", nil, false, true},
+		{"allkeys-lru", []string{"--maxmemory-policy", "allkeys-lru", "--appendonly", "yes"}, true, false},
+		{"volatile-lru (the seat counts have a TTL)", []string{"--maxmemory-policy", "volatile-lru"}, true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := redistest.Start(t, tc.args...)
+			st := redistest.OpenURL(t, srv.URL())
+			set, err := st.Check(ctx)
+			if got := errors.Is(err, store.ErrEvicting); got != tc.evicting {
+				t.Fatalf("err = %v, want evicting %v", err, tc.evicting)
+			}
+			if !tc.evicting && err != nil {
+				t.Fatal(err)
+			}
+			if got := len(set.NoAOF) > 0; got != tc.noAOF {
+				t.Fatalf("NoAOF = %v, want %v", set.NoAOF, tc.noAOF)
+			}
+		})
+	}
+	t.Run("unreachable", func(t *testing.T) {
+		srv := redistest.Start(t)
+		st := redistest.OpenURL(t, srv.URL())
+		srv.Kill()
+		if _, err := st.Check(ctx); err == nil || errors.Is(err, store.ErrEvicting) || apperr.KindOf(err) != apperr.KindUnavailable {
+			t.Fatalf("err = %v, want unavailable", err)
+		}
+	})
+}
