@@ -250,13 +250,17 @@ func (s *Store) Check(ctx context.Context) (Settings, error) {
 			return Wrap("store.Check", err)
 		}
 		policy, aof := infoField(info, "maxmemory_policy"), infoField(info, "aof_enabled")
+		name := c.Options().Addr
+		if s.Mode == config.RedisSentinel {
+			name = "the Sentinel primary" // the client knows the sentinels' addresses, not the primary's
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		if policy != "" && policy != "noeviction" && out.Evicting == "" {
-			out.Evicting = c.Options().Addr + " " + policy
+			out.Evicting = name + " " + policy
 		}
 		if aof == "0" {
-			out.NoAOF = append(out.NoAOF, c.Options().Addr)
+			out.NoAOF = append(out.NoAOF, name)
 		}
 		return nil
 	}
