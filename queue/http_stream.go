@@ -133,9 +133,15 @@ func writeQueued(ch chan *Event, write func(*Event) error) bool {
 func (h *HTTP) handleTicketStream(c *gin.Context) {
 	ctx := c.Request.Context()
 	token := c.Param("token")
-	v, office, err := h.svc.Status(ctx, token)
-	if err != nil {
-		httpx.Error(c, err)
+	// Subscribe before the first read, so that no event between the two
+	// goes unseen; a token that names no office is not found.
+	office, _, _, ok := parseToken(token)
+	if !ok {
+		httpx.Error(c, ErrTokenNotFound)
+		return
+	}
+	if _, err := h.svc.office(office); err != nil {
+		httpx.Error(c, ErrTokenNotFound)
 		return
 	}
 	sub, err := h.svc.SubscribeOffice(ctx, office)
@@ -144,6 +150,11 @@ func (h *HTTP) handleTicketStream(c *gin.Context) {
 		return
 	}
 	defer sub.Close()
+	v, _, err := h.svc.Status(ctx, token)
+	if err != nil {
+		httpx.Error(c, err)
+		return
+	}
 	startSSE(c)
 	var prev []byte
 	send := func(v *TicketView) (done bool) {

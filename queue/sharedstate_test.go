@@ -81,8 +81,16 @@ func TestTicketStreamsShareOfficeState(t *testing.T) {
 				t.Fatalf("page %d starts at %+v", i, v)
 			}
 		}
+		// The pages may still be reading the state for the tickets drawn after
+		// theirs (which do not move them, so they send nothing): count from
+		// when no ZCARD has been sent for 300 ms.
 		zcards := &countHook{name: "zcard"}
 		st.Client.AddHook(zcards)
+		for prev := int64(-1); zcards.n.Load() != prev; {
+			prev = zcards.n.Load()
+			time.Sleep(300 * time.Millisecond)
+		}
+		zcards.n.Store(0)
 		callVia(t, s, "1") // A001: page 0 is called, every other page moves up one
 		if v := status(0); v.Status != StatusCalled {
 			t.Fatalf("page 0 after the call: %+v", v)
@@ -107,18 +115,21 @@ func TestSharedStates(t *testing.T) {
 	t.Run("concurrent callers of one event share one read", func(t *testing.T) {
 		c := newSharedStates()
 		var loads atomic.Int32
-		release := make(chan struct{})
+		inFlight, release := make(chan struct{}), make(chan struct{})
 		load := func(context.Context) (*queueState, error) {
 			loads.Add(1)
+			close(inFlight)
 			<-release
 			return st1, nil
 		}
 		var wg sync.WaitGroup
 		got := make([]*queueState, 8)
-		for i := range got {
+		wg.Go(func() { got[0], _ = c.get(t.Context(), sc, "100-0", load) })
+		<-inFlight // the first caller's read is running; the others arrive during it
+		for i := 1; i < len(got); i++ {
 			wg.Go(func() { got[i], _ = c.get(t.Context(), sc, "100-0", load) })
 		}
-		time.Sleep(20 * time.Millisecond) // let them all arrive while the read is in flight
+		time.Sleep(20 * time.Millisecond) // let them reach the wait (a late one would still share: the read is not over)
 		close(release)
 		wg.Wait()
 		if loads.Load() != 1 {
@@ -165,17 +176,18 @@ func TestSharedStates(t *testing.T) {
 	})
 	t.Run("the read outlives the caller that started it; a waiter can give up", func(t *testing.T) {
 		c := newSharedStates()
-		release := make(chan struct{})
+		inFlight, release := make(chan struct{}), make(chan struct{})
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error, 1)
 		go func() {
 			_, err := c.get(ctx, sc, "100-0", func(lctx context.Context) (*queueState, error) {
+				close(inFlight)
 				<-release
 				return st1, lctx.Err()
 			})
 			done <- err
 		}()
-		time.Sleep(20 * time.Millisecond)
+		<-inFlight
 		wctx, wcancel := context.WithCancel(t.Context())
 		wcancel()
 		if _, err := c.get(wctx, sc, "100-0", nil); !errors.Is(err, context.Canceled) {

@@ -88,7 +88,7 @@ func benchCommand(ctx context.Context, cfg config.Config, args []string, stdout,
 		return os.WriteFile(*officesOut, []byte(allBenchOffices()), 0o644)
 	}
 	b := &bench{url: *url, redisURL: *redisURL, conns: *conns, dur: *dur, client: benchClient(max(*conns, 512)),
-		prog: &progress{out: stderr, quiet: *quiet}, adminPw: *adminPw, rushClients: *rush, queueTickets: max(*queueTickets, 1), ticketPages: max(*pages, ticketPageCalls+1), memoryN: *memN,
+		prog: &progress{out: stderr, quiet: *quiet}, adminPw: *adminPw, rushClients: *rush, queueTickets: max(*queueTickets, 1), ticketPages: max(*pages, 2*ticketPageCalls), memoryN: *memN,
 		memoryDense: *memDense}
 	b.loc, _ = time.LoadLocation("Europe/Berlin")
 	stop, err := b.setup(ctx, stderr)

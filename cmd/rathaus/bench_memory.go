@@ -123,7 +123,7 @@ func (b *bench) fill(ctx context.Context, booked, level int, next *int) (int, be
 // outboxBacklog is how many mails wait in the outboxes of the bench offices.
 func (b *bench) outboxBacklog(ctx context.Context) int64 {
 	var n int64
-	for _, o := range append([]string{"bench", "rush"}, cityIDs()...) {
+	for _, o := range append([]string{"bench", "rush", "pages"}, cityIDs()...) {
 		n += b.st.Client.XLen(ctx, notify.OutboxKey(o)).Val()
 	}
 	return n

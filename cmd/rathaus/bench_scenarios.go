@@ -19,10 +19,11 @@ import (
 )
 
 // benchOffices are the offices the bench scenarios use: "bench" (50 seats
-// around the clock, 8 weeks ahead) and "rush" (100 counters: one start has
-// 100 seats).
+// around the clock, 8 weeks ahead), "rush" (100 counters: one start has
+// 100 seats) and "pages" (the waiting room of the ticket-pages line, kept
+// apart so that its tickets never meet those of the call-next line).
 var benchOffices = "offices:\n" + benchOfficeYAML("bench", "Benchamt", benchCounters50) +
-	benchOfficeYAML("rush", "Ansturmamt", benchCounters100)
+	benchOfficeYAML("rush", "Ansturmamt", benchCounters100) + benchOfficeYAML("pages", "Wartezimmer", counterList(ticketPageCalls))
 
 // benchOfficeYAML is one bench office: open around the clock, 5-minute slots,
 // one 15-minute service, 8 weeks ahead, no lead time; counters is a YAML list body.
@@ -129,7 +130,7 @@ var runID = rand.Uint32()
 func (b *bench) book(ctx context.Context, office, start string, i int) (int, error) {
 	body := make([]byte, 0, 128)
 	body = append(body, `{"service":"s","start":`...)
-	body = strconv.AppendQuote(body, start)
+	body = strconv.AppendQuote(body, start) // Go quoting, the same as JSON's for an RFC 3339 time
 	body = append(body, `,"name":"Bench Mark","email":"b`...)
 	body = strconv.AppendUint(body, uint64(runID), 10)
 	body = append(body, '-')

@@ -23,7 +23,7 @@ func TestBenchCommand(t *testing.T) {
 	}
 	for _, want := range []string{"baseline-gin-get", "baseline-evalsha-book", "availability-8w", "mixed-citizens",
 		"OK   booked = capacity: 100 = 100, 5xx: 0", "OK   called once each: 500 tickets", "% of adjacent baseline-gin-get",
-		"booking-paced", "half the closed loop's rate", "OK   every waiting page saw every call: 40 of 40"} {
+		"booking-paced", "half the closed loop's rate", "OK   every waiting page moved up by every call: 40 of 40"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the table lacks %q:\n%s", want, out.String())
 		}
