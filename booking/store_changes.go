@@ -346,14 +346,18 @@ func (s *redisStore) idemBegin(ctx context.Context, office, keyHash, bodyHash st
 // idemFinish records the final answer of a request that did not book (an
 // error the caller should see again on a repeat).
 func (s *redisStore) idemFinish(ctx context.Context, office, keyHash string, status int, response []byte) error {
-	k := idemKey(office, keyHash)
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, k, "state", "done", "status", status, "response", response)
-		p.PExpire(ctx, k, idemTTL)
-		return nil
-	})
+	err := idemFinishCmd.Run(ctx, s.rdb, []string{idemKey(office, keyHash)}, status, response, idemTTL.Milliseconds()).Err()
 	return store.Wrap("booking.idemFinish", err)
 }
+
+// idemFinishCmd records a request's final answer.
+//
+//	KEYS[1] idempotency record  ARGV[1] status  ARGV[2] response  ARGV[3] ttl ms
+var idemFinishCmd = redis.NewScript(`
+redis.call("HSET", KEYS[1], "state", "done", "status", ARGV[1], "response", ARGV[2])
+redis.call("PEXPIRE", KEYS[1], ARGV[3])
+return 1
+`)
 
 // idemForget drops a claim whose request failed for a passing reason (store
 // down), so that a retry runs again.

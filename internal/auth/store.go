@@ -187,14 +187,30 @@ func (s *redisStore) touchSession(ctx context.Context, tokenHash string, now tim
 	return sess, true, nil
 }
 
+// deleteSessionCmd ends one session.
+//
+//	KEYS[1] session  KEYS[2] the user's sessions  ARGV[1] token hash
+var deleteSessionCmd = redis.NewScript(`
+redis.call("DEL", KEYS[1])
+redis.call("SREM", KEYS[2], ARGV[1])
+return 1
+`)
+
 func (s *redisStore) deleteSession(ctx context.Context, tokenHash, username string) error {
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Del(ctx, sessionKey(tokenHash))
-		p.SRem(ctx, userSessionsKey(username), tokenHash)
-		return nil
-	})
+	err := deleteSessionCmd.Run(ctx, s.rdb, []string{sessionKey(tokenHash), userSessionsKey(username)}, tokenHash).Err()
 	return store.Wrap("auth.deleteSession", err)
 }
+
+// deleteUserCmd removes an account with its sessions.
+//
+//	KEYS[1] user  KEYS[2] the user's sessions  KEYS[3] login failures
+//	KEYS[4] users  KEYS[5…] its sessions  ARGV[1] username
+var deleteUserCmd = redis.NewScript(`
+redis.call("DEL", unpack(KEYS, 1, 3))
+redis.call("SREM", KEYS[4], ARGV[1])
+for i = 5, #KEYS do redis.call("DEL", KEYS[i]) end
+return 1
+`)
 
 // deleteUser removes the account and ends its sessions.
 func (s *redisStore) deleteUser(ctx context.Context, username string) error {
@@ -202,13 +218,10 @@ func (s *redisStore) deleteUser(ctx context.Context, username string) error {
 	if err != nil {
 		return store.Wrap("auth.deleteUser", err)
 	}
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		for _, h := range sessions {
-			p.Del(ctx, sessionKey(h))
-		}
-		p.Del(ctx, userKey(username), userSessionsKey(username), loginFailKey(username))
-		p.SRem(ctx, usersKey(), username)
-		return nil
-	})
+	keys := []string{userKey(username), userSessionsKey(username), loginFailKey(username), usersKey()}
+	for _, h := range sessions {
+		keys = append(keys, sessionKey(h))
+	}
+	err = deleteUserCmd.Run(ctx, s.rdb, keys, username).Err()
 	return store.Wrap("auth.deleteUser", err)
 }

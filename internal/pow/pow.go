@@ -120,18 +120,21 @@ func (s *Service) Issue(ctx context.Context, addrHash string) (Challenge, error)
 	return Challenge{Algorithm: Algorithm, Challenge: ch, MaxNumber: maxNum, Salt: salt, Signature: s.sign(ch)}, nil
 }
 
+// volumeCmd counts a challenge of an address in the current window.
+//
+//	KEYS[1] the address's count  ARGV[1] window ms
+var volumeCmd = redis.NewScript(`
+local n = redis.call("INCR", KEYS[1])
+redis.call("PEXPIRE", KEYS[1], ARGV[1])
+return n
+`)
+
 func (s *Service) volume(ctx context.Context, addrHash string) (int64, error) {
-	k := volumeKey(addrHash)
-	var incr *redis.IntCmd
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		incr = p.Incr(ctx, k)
-		p.PExpire(ctx, k, VolumeWindow)
-		return nil
-	})
+	n, err := volumeCmd.Run(ctx, s.rdb, []string{volumeKey(addrHash)}, VolumeWindow.Milliseconds()).Int64()
 	if err != nil {
 		return 0, store.Wrap("pow.volume", err)
 	}
-	return incr.Val(), nil
+	return n, nil
 }
 
 // Errors of verification; all are 403 with a code the page can act on.
