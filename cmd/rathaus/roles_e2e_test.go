@@ -20,7 +20,8 @@ func TestRoles(t *testing.T) {
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	clk := clock.NewSimulated(time.Date(2026, 11, 30, 8, 50, 0, 0, berlin))
 	env := func(role string) []string {
-		return append([]string{"RATHAUS_REDIS_URL", redis.URL(), "RATHAUS_SMTP_URL", catcher.URL(), "RATHAUS_ROLE", role}, scaleEnv...)
+		return append([]string{"RATHAUS_REDIS_URL", redis.URL(), "RATHAUS_SMTP_URL", catcher.URL(), "RATHAUS_ROLE", role,
+			"RATHAUS_BASE_URL", "https://termine.example"}, scaleEnv...)
 	}
 	web := startTestServerWith(t, testConfig(t, env("web")...), Options{Clock: clk})
 

@@ -78,13 +78,19 @@ func (a *app) handleHealthz(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"status": "ok"})
 }
 
-// handleReadyz handles GET /readyz: 200 while the store answers, else 503.
+// handleReadyz handles GET /readyz: 200 while the store answers, else 503;
+// also 503 while a Redis checked after the start may evict keys.
 func (a *app) handleReadyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), time.Second)
 	defer cancel()
 	if err := a.store.Ping(ctx, time.Second); err != nil {
 		c.Header("Retry-After", "5")
 		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "store": "unreachable"})
+		return
+	}
+	if a.storeEvicts.Load() {
+		c.Header("Retry-After", "60")
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "store": "evicting"})
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "ready", "store": string(a.store.Mode), "embedded": a.store.Embedded})

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -55,6 +56,8 @@ type app struct {
 	// meter counts requests; pacer lets the outbox workers yield to them.
 	meter *load.Meter
 	pacer *load.Pacer
+	// storeEvicts is set while a Redis checked after the start may evict keys.
+	storeEvicts atomic.Bool
 }
 
 // Run starts rathaus and blocks until ctx is cancelled, then shuts down in
@@ -67,7 +70,8 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	defer a.store.Close()
 	defer a.queue.Close()
 	defer a.audit.Start(a.log)() // after the HTTP server has drained: writes the entries still queued
-	if err := a.checkStore(); err != nil {
+	recheck, err := a.checkStore()
+	if err != nil {
 		return err
 	}
 
@@ -82,6 +86,13 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	bgCtx, stopBackground := context.WithCancel(context.Background())
 	var bg sync.WaitGroup
 	a.startBackground(bgCtx, &bg)
+	if recheck {
+		bg.Add(1)
+		go func() {
+			defer bg.Done()
+			a.recheckStore(bgCtx)
+		}()
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -112,22 +123,59 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 }
 
 // checkStore refuses a Redis that may evict keys and warns about one without
-// AOF. A Redis that does not answer yet is not checked (the start goes on, as
-// always when Redis is down; the warning says so).
-func (a *app) checkStore() error {
+// AOF. A Redis that does not answer yet cannot be checked: the start goes on
+// (as always when Redis is down) and recheck asks to check it once it answers.
+func (a *app) checkStore() (recheck bool, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	set, err := a.store.Check(ctx)
 	switch {
 	case errors.Is(err, store.ErrEvicting):
-		return &config.Error{Var: "RATHAUS_REDIS_URL", Msg: err.Error()}
+		return false, &config.Error{Var: "RATHAUS_REDIS_URL", Msg: err.Error()}
 	case err != nil:
-		a.log.Warn("store: could not read the Redis settings (maxmemory-policy, AOF); they were not checked", "err", err)
-	case len(set.NoAOF) > 0:
+		a.log.Warn("store: could not read the Redis settings (maxmemory-policy, AOF) yet; checking again until it answers", "err", err)
+		return true, nil
+	}
+	a.warnNoAOF(set)
+	return false, nil
+}
+
+func (a *app) warnNoAOF(set store.Settings) {
+	if len(set.NoAOF) > 0 {
 		a.log.Warn("store: Redis writes no append-only file, so a crash loses what was written since its last snapshot; "+
 			"in production turn on appendonly yes (appendfsync always or everysec)", "masters", set.NoAOF)
 	}
-	return nil
+}
+
+// storeRecheckEvery is how often recheckStore reads the Redis settings.
+var storeRecheckEvery = 5 * time.Second
+
+// recheckStore reads the Redis settings until they could be read and Redis
+// keeps its keys. While it may evict keys, /readyz answers 503 (store
+// "evicting") and an error is logged at each check: the process cannot refuse
+// to start any more, but it must not look healthy.
+func (a *app) recheckStore(ctx context.Context) {
+	t := time.NewTicker(storeRecheckEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		set, err := a.store.Check(cctx)
+		cancel()
+		switch {
+		case errors.Is(err, store.ErrEvicting):
+			a.storeEvicts.Store(true)
+			a.log.Error("store: Redis may evict keys; this process answers /readyz with 503 until it keeps them", "err", err)
+		case err == nil:
+			a.storeEvicts.Store(false)
+			a.warnNoAOF(set)
+			return
+		}
+	}
 }
 
 func newApp(cfg config.Config, opts Options) (*app, error) {

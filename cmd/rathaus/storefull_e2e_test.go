@@ -174,3 +174,35 @@ func TestRefusesEvictingRedis(t *testing.T) {
 		t.Fatalf("Run = %v, want a configuration error of RATHAUS_REDIS_URL asking for noeviction", err)
 	}
 }
+
+// TestEvictingRedisFoundLater: a Redis that did not answer at the start is
+// checked once it does; if it may evict keys, /readyz answers 503 (store
+// "evicting") until its policy is noeviction again.
+func TestEvictingRedisFoundLater(t *testing.T) {
+	old := storeRecheckEvery
+	storeRecheckEvery = 100 * time.Millisecond
+	t.Cleanup(func() { storeRecheckEvery = old })
+	srv := redistest.Start(t, "--maxmemory-policy", "allkeys-lru")
+	srv.Kill()
+	s := startTestServer(t, "RATHAUS_REDIS_URL", srv.URL())
+	ready := func() (int, string) {
+		code, _, body := send(t, "GET", s.URL+"/readyz", nil, "")
+		return code, body
+	}
+	if code, body := ready(); code != http.StatusServiceUnavailable || !strings.Contains(body, "unreachable") {
+		t.Fatalf("readyz with Redis down: %d %s", code, body)
+	}
+	srv.Restart(t)
+	var code int
+	var body string
+	if !waitFor(10*time.Second, func() bool { code, body = ready(); return strings.Contains(body, "evicting") }) {
+		t.Fatalf("readyz once the evicting Redis answers: %d %s, want 503 evicting", code, body)
+	}
+	if code != http.StatusServiceUnavailable {
+		t.Fatalf("readyz: %d %s", code, body)
+	}
+	mustDo(t, srv.Client(t), "CONFIG", "SET", "maxmemory-policy", "noeviction")
+	if !waitFor(10*time.Second, func() bool { code, body = ready(); return code == http.StatusOK }) {
+		t.Fatalf("readyz after the policy was fixed: %d %s", code, body)
+	}
+}

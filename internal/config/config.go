@@ -113,6 +113,11 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if c.Role != RoleAll && c.RedisURL == "" {
 		return Config{}, &Error{Var: "RATHAUS_ROLE", Msg: fmt.Sprintf("%s needs RATHAUS_REDIS_URL: the embedded store lives in this process, where the other role cannot reach it", c.Role)}
 	}
+	// A worker writes the links of every mail; the default would send
+	// citizens to localhost.
+	if c.Role == RoleWorker && strings.TrimSpace(getenv("RATHAUS_BASE_URL")) == "" {
+		return Config{}, &Error{Var: "RATHAUS_BASE_URL", Msg: "a worker writes the links in the mails: set the public URL, the same as on the web processes"}
+	}
 	return c, nil
 }
 

@@ -91,7 +91,8 @@ func TestFromEnv(t *testing.T) {
 				t.Errorf("role %q", c.Role)
 			}
 		}},
-		{"role worker", []string{"RATHAUS_ROLE", "worker", "RATHAUS_REDIS_URL", "redis://localhost:6379"}, "", nil},
+		{"role worker", []string{"RATHAUS_ROLE", "worker", "RATHAUS_REDIS_URL", "redis://localhost:6379", "RATHAUS_BASE_URL", "https://termine.example"}, "", nil},
+		{"role worker without a base URL", []string{"RATHAUS_ROLE", "worker", "RATHAUS_REDIS_URL", "redis://localhost:6379"}, "RATHAUS_BASE_URL", nil},
 		{"role unknown", []string{"RATHAUS_ROLE", "mail"}, "RATHAUS_ROLE", nil},
 		{"role web on the embedded store", []string{"RATHAUS_ROLE", "web"}, "RATHAUS_ROLE", nil},
 		{"role worker on the embedded store", []string{"RATHAUS_ROLE", "worker"}, "RATHAUS_ROLE", nil},
