@@ -280,12 +280,11 @@ func (s *Service) viewAfter(ctx context.Context, o *booking.Office, t *Ticket, n
 	if err != nil {
 		return nil, err
 	}
-	sc := scopeAt(o, day)
 	var st *queueState
 	if after == "" {
-		st, err = s.st.state(ctx, sc, 0)
+		st, err = s.st.estimateInputs(ctx, o.ID)
 	} else {
-		st, err = s.shared.get(ctx, sc, after, func(ctx context.Context) (*queueState, error) { return s.st.state(ctx, sc, 0) })
+		st, err = s.shared.get(ctx, o.ID, after, func(ctx context.Context) (*queueState, error) { return s.st.estimateInputs(ctx, o.ID) })
 	}
 	if err != nil {
 		return nil, err

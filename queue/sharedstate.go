@@ -6,11 +6,12 @@ import (
 	"time"
 )
 
-// sharedStates shares one read of an office day's queue state among the
-// ticket streams of this process that react to the same event. With n open
-// ticket pages, a call used to cost n reads of the whole state (two ZCARDs per
-// service, the counters, the service times, the last event); now it costs one,
-// and each page adds only its own ticket and rank.
+// sharedStates shares one read of an office's estimate inputs (counters and
+// service times) among the ticket streams of this process that react to the
+// same event. With n open ticket pages, a call used to cost n reads of the
+// whole queue state (two ZCARDs per service, the counters, the service times,
+// the latest calls, the last event); now it costs one read of two hashes, and
+// each page adds only its own ticket and rank.
 //
 // A read is keyed by the newest event its first caller had seen when it
 // started. Every later caller whose own newest event is not newer may take it:
@@ -23,7 +24,6 @@ type sharedStates struct {
 
 // sharedState is one read, in flight until done is closed.
 type sharedState struct {
-	day   string
 	after string // newest event seen before the read started
 	done  chan struct{}
 	st    *queueState
@@ -36,14 +36,14 @@ const sharedReadTimeout = 5 * time.Second
 
 func newSharedStates() *sharedStates { return &sharedStates{m: map[string]*sharedState{}} }
 
-// get returns the state of sc read after event after: a read already started
-// (or done) after the same or a newer event, or a new one by load.
-func (c *sharedStates) get(ctx context.Context, sc scope, after string, load func(context.Context) (*queueState, error)) (*queueState, error) {
+// get returns the office's state read after event after: a read already
+// started (or done) after the same or a newer event, or a new one by load.
+func (c *sharedStates) get(ctx context.Context, office, after string, load func(context.Context) (*queueState, error)) (*queueState, error) {
 	c.mu.Lock()
-	e := c.m[sc.office]
-	if e == nil || e.day != sc.day || eventAfter(after, e.after) || e.failed() {
-		e = &sharedState{day: sc.day, after: after, done: make(chan struct{})}
-		c.m[sc.office] = e
+	e := c.m[office]
+	if e == nil || eventAfter(after, e.after) || e.failed() {
+		e = &sharedState{after: after, done: make(chan struct{})}
+		c.m[office] = e
 		c.mu.Unlock()
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sharedReadTimeout)
 		e.st, e.err = load(lctx)

@@ -48,8 +48,8 @@ func (h *countHook) count(c redis.Cmder) {
 }
 
 // TestTicketStreamsShareOfficeState: when a call moves ten waiting tickets up,
-// their ten open pages each get the new position, but the office's state
-// (two ZCARDs per service, counters, service times) is read about once, not
+// their ten open pages each get the new position, but the office's estimate
+// inputs (the counters and service times hashes) are read about once, not
 // once per page.
 func TestTicketStreamsShareOfficeState(t *testing.T) {
 	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
@@ -81,16 +81,16 @@ func TestTicketStreamsShareOfficeState(t *testing.T) {
 				t.Fatalf("page %d starts at %+v", i, v)
 			}
 		}
-		// The pages may still be reading the state for the tickets drawn after
-		// theirs (which do not move them, so they send nothing): count from
-		// when no ZCARD has been sent for 300 ms.
-		zcards := &countHook{name: "zcard"}
-		st.Client.AddHook(zcards)
-		for prev := int64(-1); zcards.n.Load() != prev; {
-			prev = zcards.n.Load()
+		// The pages may still be reading for the tickets drawn after theirs
+		// (which do not move them, so they send nothing): count from when no
+		// HGETALL has been sent for 300 ms.
+		reads := &countHook{name: "hgetall"}
+		st.Client.AddHook(reads)
+		for prev := int64(-1); reads.n.Load() != prev; {
+			prev = reads.n.Load()
 			time.Sleep(300 * time.Millisecond)
 		}
-		zcards.n.Store(0)
+		reads.n.Store(0)
 		callVia(t, s, "1") // A001: page 0 is called, every other page moves up one
 		if v := status(0); v.Status != StatusCalled {
 			t.Fatalf("page 0 after the call: %+v", v)
@@ -100,17 +100,17 @@ func TestTicketStreamsShareOfficeState(t *testing.T) {
 				t.Fatalf("page %d after the call: %+v, want position %d", i, v, i)
 			}
 		}
-		// One state read is two ZCARDs for each of the three services. Allow a
-		// second read (a page can see an event the others saw earlier, after
-		// their read finished); one read per page would be 9 × 6.
-		if n := zcards.n.Load(); n > 2*6 {
-			t.Fatalf("%d ZCARDs for one call seen by %d waiting pages: the office state was not shared", n, pages-1)
+		// One read is two HGETALLs. Allow a second read (a page can see an
+		// event the others saw earlier, after their read finished); one read
+		// per page would be 9 × 2.
+		if n := reads.n.Load(); n > 2*2 {
+			t.Fatalf("%d HGETALLs for one call seen by %d waiting pages: the office's estimate inputs were not shared", n, pages-1)
 		}
 	})
 }
 
 func TestSharedStates(t *testing.T) {
-	sc := scope{office: "testamt", day: "2026-10-01"}
+	const sc = "testamt"
 	st1 := &queueState{LastEventID: "1"}
 	t.Run("concurrent callers of one event share one read", func(t *testing.T) {
 		c := newSharedStates()
@@ -158,9 +158,9 @@ func TestSharedStates(t *testing.T) {
 		if loads.Load() != 2 {
 			t.Fatalf("%d reads after a newer event, want 2", loads.Load())
 		}
-		c.get(t.Context(), scope{office: "testamt", day: "2026-10-02"}, "100-1", load)
+		c.get(t.Context(), "other", "100-1", load)
 		if loads.Load() != 3 {
-			t.Fatalf("%d reads after the day changed, want 3", loads.Load())
+			t.Fatalf("%d reads after another office's event, want 3", loads.Load())
 		}
 	})
 	t.Run("a failed read is not handed on", func(t *testing.T) {

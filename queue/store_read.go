@@ -78,19 +78,44 @@ func (s *redisStore) state(ctx context.Context, sc scope, calls int) (*queueStat
 		}
 		st.Calls = append(st.Calls, c)
 	}
-	for _, raw := range ctrs.Val() {
-		var c Counter
-		if err := json.Unmarshal([]byte(raw), &c); err != nil {
-			return nil, fmt.Errorf("queue.state: %w", err)
-		}
-		st.Counters = append(st.Counters, c)
-	}
-	for svc, v := range times.Val() {
-		f, _ := strconv.ParseFloat(v, 64)
-		st.ServiceTimes[svc] = f
+	if err := st.decodeEstimateInputs(ctrs.Val(), times.Val()); err != nil {
+		return nil, fmt.Errorf("queue.state: %w", err)
 	}
 	if l := last.Val(); len(l) > 0 {
 		st.LastEventID = l[0].ID
 	}
 	return st, nil
+}
+
+// estimateInputs reads what a ticket's estimate needs besides its rank, in
+// one round trip: the office's counters and its service times (the rest of
+// a queueState stays empty).
+func (s *redisStore) estimateInputs(ctx context.Context, office string) (*queueState, error) {
+	pipe := s.rdb.Pipeline()
+	ctrs := pipe.HGetAll(ctx, countersKey(office))
+	times := pipe.HGetAll(ctx, serviceTimesKey(office))
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, store.Wrap("queue.estimateInputs", err)
+	}
+	st := &queueState{ServiceTimes: map[string]float64{}}
+	if err := st.decodeEstimateInputs(ctrs.Val(), times.Val()); err != nil {
+		return nil, fmt.Errorf("queue.estimateInputs: %w", err)
+	}
+	return st, nil
+}
+
+// decodeEstimateInputs fills Counters and ServiceTimes from their hashes.
+func (st *queueState) decodeEstimateInputs(counters, times map[string]string) error {
+	for _, raw := range counters {
+		var c Counter
+		if err := json.Unmarshal([]byte(raw), &c); err != nil {
+			return err
+		}
+		st.Counters = append(st.Counters, c)
+	}
+	for svc, v := range times {
+		f, _ := strconv.ParseFloat(v, 64)
+		st.ServiceTimes[svc] = f
+	}
+	return nil
 }
