@@ -114,14 +114,7 @@ func TestSMTPTransportRSETAfterAcceptedMail(t *testing.T) {
 	at := time.Date(2026, 10, 5, 10, 0, 0, 0, berlin)
 	t.Run("RSET fails after 250: sent once, connection replaced", func(t *testing.T) {
 		srv := startWireSMTP(t, "250 queued", "421 shutting down")
-		tr, err := NewSMTPTransport(srv.url())
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := NewMailer(testFrom, tr)
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, m := mailerAt(t, srv.url())
 		defer m.Close()
 		for i, id := range []string{"first", "second"} {
 			if err := m.Send(context.Background(), testMessage(id, KindConfirmation, 0, at)); err != nil {
@@ -135,14 +128,7 @@ func TestSMTPTransportRSETAfterAcceptedMail(t *testing.T) {
 	})
 	t.Run("end of DATA fails: not sent", func(t *testing.T) {
 		srv := startWireSMTP(t, "451 try again later", "250 ok")
-		tr, err := NewSMTPTransport(srv.url())
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := NewMailer(testFrom, tr)
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, m := mailerAt(t, srv.url())
 		defer m.Close()
 		if err := m.Send(context.Background(), testMessage("refused", KindConfirmation, 0, at)); err == nil {
 			t.Fatal("the server refused the mail (451), yet Send reported it sent")

@@ -158,7 +158,13 @@ func TestNewSMTPTransport_Port(t *testing.T) {
 // smtpMailer returns a mailer sending through srv in the clear, and its transport.
 func smtpMailer(t *testing.T, srv *smtpServer) (*SMTPTransport, *Mailer) {
 	t.Helper()
-	tr, err := NewSMTPTransport(srv.url())
+	return mailerAt(t, srv.url())
+}
+
+// mailerAt is a Mailer with an SMTPTransport to url.
+func mailerAt(t *testing.T, url string) (*SMTPTransport, *Mailer) {
+	t.Helper()
+	tr, err := NewSMTPTransport(url)
 	if err != nil {
 		t.Fatal(err)
 	}

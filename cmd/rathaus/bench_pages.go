@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -158,51 +156,22 @@ type pageReader struct {
 	done              bool
 }
 
-// read reads the status stream at url until ctx ends, keeping each status
-// with its arrival time (when the event's first line was read, before
-// parsing).
+// read reads the status stream at url until ctx ends.
 func (p *pageReader) read(ctx context.Context, tr *http.Transport, url string, connected *sync.WaitGroup) {
-	once := sync.OnceFunc(connected.Done)
-	defer once()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	resp, err := (&http.Client{Transport: tr}).Do(req)
-	if err != nil {
-		return
-	}
-	defer resp.Body.Close()
-	once()
-	r := bufio.NewReader(resp.Body)
-	var at time.Time
-	var event, data []byte
-	for {
-		line, err := r.ReadSlice('\n')
-		if err != nil {
-			return
-		}
-		if at.IsZero() {
-			at = time.Now()
-		}
-		line = bytes.TrimRight(line, "\r\n")
-		switch {
-		case len(line) == 0:
-			if string(event) == "status" {
-				var v struct {
-					Ticket struct {
-						Status   string
-						Position int
-					}
-				}
-				if json.Unmarshal(data, &v) == nil {
-					p.add(pageStatus{v.Ticket.Status, v.Ticket.Position, at})
+	readSSE(ctx, tr, url, connected, func(event, data []byte, at time.Time) bool {
+		if string(event) == "status" {
+			var v struct {
+				Ticket struct {
+					Status   string
+					Position int
 				}
 			}
-			at, event, data = time.Time{}, event[:0], data[:0]
-		case bytes.HasPrefix(line, []byte("event:")):
-			event = append(event[:0], bytes.TrimSpace(line[6:])...)
-		case bytes.HasPrefix(line, []byte("data:")):
-			data = append(data[:0], bytes.TrimSpace(line[5:])...)
+			if json.Unmarshal(data, &v) == nil {
+				p.add(pageStatus{v.Ticket.Status, v.Ticket.Position, at})
+			}
 		}
-	}
+		return true
+	})
 }
 
 func (p *pageReader) add(s pageStatus) {

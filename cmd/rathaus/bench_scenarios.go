@@ -447,23 +447,41 @@ type arrival struct {
 // so that the readers' own work (1,000 of them share the server's cores)
 // counts as little as it can.
 func (b *bench) readStream(ctx context.Context, tr *http.Transport, connected *sync.WaitGroup, calls int, received *atomic.Int64) []arrival {
+	out := make([]arrival, 0, calls)
+	readSSE(ctx, tr, b.url+"/api/v1/offices/bench/display/stream", connected, func(event, data []byte, at time.Time) bool {
+		if string(event) == "called" {
+			if n := calledNumber(data); n != "" {
+				out = append(out, arrival{n, at})
+				received.Add(1)
+			}
+		}
+		return len(out) < calls
+	})
+	return out
+}
+
+// readSSE reads the event stream at url and hands each event to on with the
+// time its first line was read off the connection, before any parsing (so
+// that the readers' own work, on the cores they share with the server, counts
+// as little as it can). It returns when on returns false, the stream ends or
+// ctx ends; connected is marked done once the stream is open (or failed).
+func readSSE(ctx context.Context, tr *http.Transport, url string, connected *sync.WaitGroup, on func(event, data []byte, at time.Time) bool) {
 	once := sync.OnceFunc(connected.Done)
 	defer once()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, b.url+"/api/v1/offices/bench/display/stream", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	resp, err := (&http.Client{Transport: tr}).Do(req)
 	if err != nil {
-		return nil
+		return
 	}
 	defer resp.Body.Close()
 	once()
 	r := bufio.NewReader(resp.Body)
-	out := make([]arrival, 0, calls)
 	var at time.Time // when the current event's first line was read
 	var event, data []byte
-	for len(out) < calls {
+	for {
 		line, err := r.ReadSlice('\n')
 		if err != nil {
-			return out
+			return
 		}
 		if at.IsZero() {
 			at = time.Now()
@@ -471,11 +489,8 @@ func (b *bench) readStream(ctx context.Context, tr *http.Transport, connected *s
 		line = bytes.TrimRight(line, "\r\n")
 		switch {
 		case len(line) == 0:
-			if string(event) == "called" {
-				if n := calledNumber(data); n != "" {
-					out = append(out, arrival{n, at})
-					received.Add(1)
-				}
+			if len(event) > 0 && !on(event, data, at) {
+				return
 			}
 			at, event, data = time.Time{}, event[:0], data[:0]
 		case bytes.HasPrefix(line, []byte("event:")):
@@ -484,7 +499,6 @@ func (b *bench) readStream(ctx context.Context, tr *http.Transport, connected *s
 			data = append(data[:0], bytes.TrimSpace(line[5:])...)
 		}
 	}
-	return out
 }
 
 // calledNumber returns the ticket number of a "called" event's data.
