@@ -82,7 +82,13 @@ local function load(num)
   if not raw then return nil end
   return cjson.decode(raw)
 end
-local function save(t) redis.call('HSET', K_TICKETS, t.number, cjson.encode(t)) end
+-- save stores t and returns its JSON, which a script returns as it is
+-- (encoding a ticket is the larger part of a script's work).
+local function save(t)
+  local raw = cjson.encode(t)
+  redis.call('HSET', K_TICKETS, t.number, raw)
+  return raw
+end
 
 -- enqueue puts t into its service's queue; the queue expires with the day's meta.
 local function enqueue(t)
@@ -139,8 +145,9 @@ local function finishTicket(t, by)
   t.status = 'finished'
   t.finished = now
   note(t, 'finish', by, t.counter)
-  save(t)
+  local raw = save(t)
   event('finished', {number = t.number, service = t.service})
+  return raw
 end
 `
 

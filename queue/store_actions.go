@@ -31,11 +31,11 @@ if n >= tonumber(ARGV[7]) then return {-3} end
 t.recalls = n + 1
 t.last_call = now
 note(t, 'recall', ARGV[6], t.counter)
-save(t)
+local raw = save(t)
 redis.call('LPUSH', K_CALLS, cjson.encode({number = t.number, counter = t.counter, called_at = now}))
 redis.call('LTRIM', K_CALLS, 0, 19)
 event('recalled', {number = t.number, counter = t.counter})
-return {1, cjson.encode(t)}
+return {1, raw}
 `)
 
 // noShowCmd marks a called or parked ticket as not having come.
@@ -47,9 +47,9 @@ releaseCounter(t)
 t.status = 'no_show'
 t.finished = now
 note(t, 'no_show', ARGV[6], t.counter)
-save(t)
+local raw = save(t)
 event('no_show', {number = t.number, service = t.service})
-return {1, cjson.encode(t)}
+return {1, raw}
 `)
 
 // finishCmd finishes a called ticket and learns its service time.
@@ -58,8 +58,8 @@ local t = load(ARGV[5])
 if not t then return {-4} end
 if t.status ~= 'called' then return {-2} end
 releaseCounter(t)
-finishTicket(t, ARGV[6])
-return {1, cjson.encode(t)}
+local raw = finishTicket(t, ARGV[6])
+return {1, raw}
 `)
 
 // transferCmd moves a waiting, called or parked ticket to another service
@@ -76,10 +76,10 @@ t.service = ARGV[7]
 t.status = 'waiting'
 note(t, 'transfer', ARGV[6], t.counter)
 t.counter = nil
-save(t)
+local raw = save(t)
 enqueue(t)
 event('transferred', {number = t.number, service = t.service, from = from})
-return {1, cjson.encode(t)}
+return {1, raw}
 `)
 
 // parkCmd sets a waiting or called ticket aside; it keeps its place for unpark.
@@ -91,9 +91,9 @@ dequeue(t)
 releaseCounter(t)
 t.status = 'parked'
 note(t, 'park', ARGV[6], t.counter)
-save(t)
+local raw = save(t)
 event('parked', {number = t.number, service = t.service})
-return {1, cjson.encode(t)}
+return {1, raw}
 `)
 
 // unparkCmd puts a parked ticket back into its queue at its old place.
@@ -104,10 +104,10 @@ if t.status ~= 'parked' then return {-2} end
 t.status = 'waiting'
 note(t, 'unpark', ARGV[6], t.counter)
 t.counter = nil
-save(t)
+local raw = save(t)
 enqueue(t)
 event('unparked', {number = t.number, service = t.service})
-return {1, cjson.encode(t)}
+return {1, raw}
 `)
 
 // action runs one ticket action script.

@@ -118,13 +118,13 @@ if not t.called then t.called = now end
 t.last_call = now
 t.recalls = 0
 note(t, 'call', by, id)
-save(t)
+local raw = save(t)
 c.current = t.number
 saveCounter(c)
 redis.call('LPUSH', K_CALLS, cjson.encode({number = t.number, counter = id, called_at = now}))
 redis.call('LTRIM', K_CALLS, 0, 19)
 event('called', {number = t.number, counter = id})
-return {1, cjson.encode(t)}
+return {1, raw}
 `)
 
 // callNext runs callNextCmd.

@@ -50,13 +50,13 @@ if apptID ~= '' then
 end
 note(t, 'issue', by, nil)
 redis.call('EXPIRE', K_META, shortTTL)
-save(t)
+local raw = save(t)
 enqueue(t)
 redis.call('HSET', K_TOKENS, tokenHash, number)
 event('issued', {number = number, service = service})
 redis.call('EXPIRE', K_TOKENS, shortTTL)
 redis.call('EXPIRE', K_TICKETS, longTTL)
-return {1, cjson.encode(t)}
+return {1, raw}
 `)
 
 // issueRequest is what issue needs beyond the scope.
