@@ -204,8 +204,8 @@ func NewSMTPTransport(rawURL string, extra ...gomail.Option) (*SMTPTransport, er
 	return &SMTPTransport{host: t.Host, opts: append(opts, extra...)}, nil
 }
 
-// Deliver sends m on a kept connection or a new one.
-func (t *SMTPTransport) Deliver(ctx context.Context, id string, m *gomail.Msg) error {
+// init builds the go-mail client from the settings, once.
+func (t *SMTPTransport) init() error {
 	t.once.Do(func() {
 		t.client, t.cerr = gomail.NewClient(t.host, t.opts...)
 		if t.MaxIdle == 0 {
@@ -217,6 +217,28 @@ func (t *SMTPTransport) Deliver(ctx context.Context, id string, m *gomail.Msg) e
 	})
 	if t.cerr != nil {
 		return fmt.Errorf("smtp client: %w", t.cerr)
+	}
+	return nil
+}
+
+// Probe connects to the mail server as a delivery would — TLS and
+// authentication as the URL says — and says goodbye without sending a mail
+// ("rathaus check").
+func (t *SMTPTransport) Probe(ctx context.Context) error {
+	if err := t.init(); err != nil {
+		return err
+	}
+	sc, err := t.client.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		return fmt.Errorf("smtp: %w", err)
+	}
+	return t.quit(sc)
+}
+
+// Deliver sends m on a kept connection or a new one.
+func (t *SMTPTransport) Deliver(ctx context.Context, id string, m *gomail.Msg) error {
+	if err := t.init(); err != nil {
+		return err
 	}
 	for {
 		sc, kept := t.take()

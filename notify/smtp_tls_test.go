@@ -113,6 +113,30 @@ func TestSMTPTransport(t *testing.T) {
 			t.Errorf("err %v, received %d", err, len(srv.received()))
 		}
 	})
+	t.Run("Probe", func(t *testing.T) {
+		srv := &smtpServer{t: t, addr: "127.0.0.1:0", user: "rathaus", pass: "right"}
+		srv.start()
+		t.Cleanup(srv.stop)
+		for _, tc := range []struct {
+			pass string
+			ok   bool
+		}{{"right", true}, {"wrong", false}} {
+			tr, err := NewSMTPTransport("smtp://rathaus:" + tc.pass + "@" + srv.addr + "?tls=none")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tr.Probe(context.Background()); (err == nil) != tc.ok {
+				t.Errorf("password %s: Probe = %v", tc.pass, err)
+			}
+		}
+		if n := len(srv.received()); n != 0 {
+			t.Errorf("a probe sent %d mails", n)
+		}
+		tr, _ := NewSMTPTransport("smtp://127.0.0.1:1?tls=none") // nobody listens on port 1
+		if err := tr.Probe(context.Background()); err == nil {
+			t.Error("a probe of a closed port succeeded")
+		}
+	})
 	t.Run("ErrStartTLSMissing", func(t *testing.T) {
 		srv := startSMTP(t) // offers no STARTTLS
 		tr, err := NewSMTPTransport(strings.Replace(srv.url(), "tls=none", "tls=starttls", 1))

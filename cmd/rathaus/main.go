@@ -47,6 +47,8 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 		err = userCommand(ctx, cfg, args, stdin, stdout, stderr)
 	case "bench":
 		err = benchCommand(ctx, cfg, args, stdout, stderr)
+	case "check":
+		err = checkCommand(ctx, cfg, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -72,6 +74,7 @@ const usage = `usage:
   rathaus [serve]                                  start the server (settings from RATHAUS_* variables)
   rathaus user add --username NAME --role admin|staff [--office ID ...]
                                                    add or reset a staff account; the password is read from stdin
+  rathaus check                                    check the settings, the Redis and the mail server before serving
   rathaus bench [--url URL] [--redis-url URL] [--scenarios a,b] [--json]
                                                    load scenarios and baselines (rathaus bench -h)
 `

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rathaus/rathaus/internal/config"
+	"github.com/rathaus/rathaus/internal/store"
+	"github.com/rathaus/rathaus/notify"
+)
+
+// checkCommand checks a deployment before it serves, with the settings the
+// server would use: the offices file, the Redis (it answers, keeps its keys,
+// writes an AOF; its version and memory) and the mail (the SMTP server takes
+// the connection, TLS and credentials — no mail is sent — or the mail
+// directory is writable). One line per check: "ok", "warn" or "FAIL"; it
+// fails (exit code 1) when a check failed.
+func checkCommand(ctx context.Context, cfg config.Config, stdout io.Writer) error {
+	failed := 0
+	report := func(status, what, format string, args ...any) {
+		fmt.Fprintf(stdout, "%-4s  %-8s %s\n", status, what, fmt.Sprintf(format, args...))
+		if status == "FAIL" {
+			failed++
+		}
+	}
+
+	report("ok", "config", "role %s, base URL %s", cfg.Role, cfg.BaseURL)
+	if cfg.BaseURL == config.Default().BaseURL {
+		report("warn", "config", "RATHAUS_BASE_URL is the default: the links in the mails lead to localhost")
+	}
+
+	if offices, err := loadOffices(cfg); err != nil {
+		report("FAIL", "offices", "%v", err)
+	} else {
+		ids := make([]string, len(offices))
+		for i, o := range offices {
+			ids[i] = o.ID
+		}
+		source := "the demo office (RATHAUS_OFFICES_FILE is unset)"
+		if cfg.OfficesFile != "" {
+			source = cfg.OfficesFile
+		}
+		report("ok", "offices", "%d from %s: %s", len(offices), source, strings.Join(ids, ", "))
+	}
+
+	checkRedis(ctx, cfg, report)
+	checkMail(ctx, cfg, report)
+
+	if failed > 0 {
+		return fmt.Errorf("check: %d of the checks failed", failed)
+	}
+	return nil
+}
+
+// checkRedis reports whether the Redis answers and may be trusted with data.
+func checkRedis(ctx context.Context, cfg config.Config, report func(status, what, format string, args ...any)) {
+	if cfg.RedisURL == "" {
+		report("warn", "redis", "RATHAUS_REDIS_URL is unset: the embedded store loses everything when the process stops (trying out only)")
+		return
+	}
+	st, err := store.Open(cfg.RedisURL, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		report("FAIL", "redis", "%v", err)
+		return
+	}
+	defer st.Close()
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := st.Ping(ctx, 3*time.Second); err != nil {
+		report("FAIL", "redis", "does not answer: %v", err)
+		return
+	}
+	set, err := st.Check(ctx)
+	switch {
+	case errors.Is(err, store.ErrEvicting):
+		report("FAIL", "redis", "%v", err)
+	case err != nil:
+		report("FAIL", "redis", "could not read its settings: %v", err)
+	case len(set.NoAOF) > 0:
+		report("warn", "redis", "no append-only file on %s: a crash loses what was written since the last snapshot (appendonly yes)", strings.Join(set.NoAOF, ", "))
+	default:
+		report("ok", "redis", "keeps its keys (noeviction) and writes an append-only file")
+	}
+	info, err := st.Client.Info(ctx, "server", "memory").Result()
+	if err != nil {
+		report("FAIL", "redis", "INFO: %v", err)
+		return
+	}
+	version, used, limit := infoValue(info, "redis_version"), infoValue(info, "used_memory_human"), infoValue(info, "maxmemory_human")
+	if limit == "0B" {
+		limit = "none"
+	}
+	status := "ok"
+	if !strings.HasPrefix(version, "7.") && !strings.HasPrefix(version, "8.") {
+		status = "warn" // rathaus is built and tested on Redis 7
+	}
+	report(status, "redis", "%s mode, Redis %s, %s used, maxmemory %s", st.Mode, version, used, limit)
+}
+
+// checkMail reports whether mail can go out.
+func checkMail(ctx context.Context, cfg config.Config, report func(status, what, format string, args ...any)) {
+	if cfg.Role == config.RoleWeb {
+		report("ok", "mail", "not sent by a web process")
+		return
+	}
+	if cfg.SMTPURL == "" {
+		if err := os.MkdirAll(cfg.MailDir, 0o750); err != nil {
+			report("FAIL", "mail", "mail directory %s: %v", cfg.MailDir, err)
+			return
+		}
+		f, err := os.CreateTemp(cfg.MailDir, ".check-*")
+		if err != nil {
+			report("FAIL", "mail", "mail directory %s is not writable: %v", cfg.MailDir, err)
+			return
+		}
+		f.Close()
+		os.Remove(f.Name())
+		report("warn", "mail", "RATHAUS_SMTP_URL is unset: mails are written to %s, not sent", cfg.MailDir)
+		return
+	}
+	tr, err := notify.NewSMTPTransport(cfg.SMTPURL)
+	if err != nil {
+		report("FAIL", "mail", "%v", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := tr.Probe(ctx); err != nil {
+		report("FAIL", "mail", "the SMTP server: %v", err)
+		return
+	}
+	report("ok", "mail", "the SMTP server took the connection (and the credentials, if any); no mail was sent")
+}
+
+// infoValue returns name's value in an INFO reply, or "".
+func infoValue(info, name string) string {
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rathaus/rathaus/internal/redistest"
+)
+
+// TestCheckCommand: "rathaus check" against real parts — a redis-server with
+// AOF and a mail server that answers pass; an evicting Redis, a mail server
+// nobody runs and a missing offices file each fail, with exit code 1.
+func TestCheckCommand(t *testing.T) {
+	check := func(env map[string]string) (int, string) {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		code := run([]string{"check"}, func(k string) string { return env[k] }, nil, &out, &errOut)
+		return code, out.String() + errOut.String()
+	}
+	t.Run("ready", func(t *testing.T) {
+		srv := redistest.Start(t, "--appendonly", "yes")
+		catcher := startMailCatcher(t)
+		code, out := check(map[string]string{"RATHAUS_REDIS_URL": srv.URL(), "RATHAUS_SMTP_URL": catcher.URL(),
+			"RATHAUS_BASE_URL": "https://termine.example"})
+		if code != exitOK {
+			t.Fatalf("exit %d:\n%s", code, out)
+		}
+		for _, want := range []string{"ok    offices  1 from the demo office", "ok    redis    keeps its keys (noeviction) and writes an append-only file",
+			"ok    redis    single mode, Redis 7.", "ok    mail     the SMTP server took the connection"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("lacks %q:\n%s", want, out)
+			}
+		}
+		if strings.Contains(out, "warn") || strings.Contains(out, "FAIL") {
+			t.Errorf("a warning or failure on a ready deployment:\n%s", out)
+		}
+		if n, _ := catcher.count(""); n != 0 {
+			t.Errorf("the check sent %d mails", n)
+		}
+	})
+	t.Run("not ready", func(t *testing.T) {
+		srv := redistest.Start(t, "--maxmemory-policy", "allkeys-lru")
+		code, out := check(map[string]string{"RATHAUS_REDIS_URL": srv.URL(), "RATHAUS_SMTP_URL": "smtp://127.0.0.1:1?tls=none",
+			"RATHAUS_OFFICES_FILE": filepath.Join(t.TempDir(), "missing.yaml")})
+		if code != exitFail {
+			t.Fatalf("exit %d, want %d:\n%s", code, exitFail, out)
+		}
+		for _, want := range []string{"FAIL  offices", "FAIL  redis    Redis may evict keys", "FAIL  mail     the SMTP server",
+			"warn  config   RATHAUS_BASE_URL is the default", "3 of the checks failed"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("lacks %q:\n%s", want, out)
+			}
+		}
+	})
+	t.Run("Redis down", func(t *testing.T) {
+		srv := redistest.Start(t)
+		srv.Kill()
+		code, out := check(map[string]string{"RATHAUS_REDIS_URL": srv.URL(), "RATHAUS_MAIL_DIR": t.TempDir()})
+		if code != exitFail || !strings.Contains(out, "FAIL  redis    does not answer") || !strings.Contains(out, "warn  mail     RATHAUS_SMTP_URL is unset") {
+			t.Fatalf("exit %d:\n%s", code, out)
+		}
+	})
+}
