@@ -334,3 +334,48 @@ func TestSessionKeepsNoStaleRole(t *testing.T) {
 		}
 	})
 }
+
+// TestSessionTouchedOncePerMinute: a session used again within a minute is
+// only read (its last use is not written); after a minute it is written, and
+// the idle timeout counts from that written use — never later.
+func TestSessionTouchedOncePerMinute(t *testing.T) {
+	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
+		svc, clk := newService(t, st)
+		ctx := context.Background()
+		token, _, _, err := svc.Login(ctx, "bob", goodPassword)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := func() string {
+			t.Helper()
+			v, err := st.Client.HGet(ctx, sessionKey(hashToken(token)), "last").Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		login := last()
+		clk.Advance(50 * time.Second)
+		if _, err := svc.Authenticate(ctx, token); err != nil {
+			t.Fatal(err)
+		}
+		if got := last(); got != login {
+			t.Fatalf("a use 50 s after login wrote the session (last %s, was %s)", got, login)
+		}
+		clk.Advance(20 * time.Second)
+		if _, err := svc.Authenticate(ctx, token); err != nil {
+			t.Fatal(err)
+		}
+		touched := last()
+		if touched == login {
+			t.Fatal("a use 70 s after login did not write the session")
+		}
+		clk.Advance(idleTimeout - time.Millisecond)
+		if _, err := svc.Authenticate(ctx, token); err != nil {
+			t.Fatalf("within the idle timeout of the written use: %v", err)
+		}
+		clk.Advance(idleTimeout)
+		_, err = svc.Authenticate(ctx, token)
+		wantCode(t, err, apperr.KindUnauthorized, "unauthenticated")
+	})
+}

@@ -170,19 +170,44 @@ redis.call("PEXPIRE", KEYS[1], ARGV[2])
 return {v[1], v[2], v[3], v[5] or "", v[6] or ""}
 `)
 
+// touchEvery is how stale a session's last use may be before a request
+// writes it again. A session used within the last minute is read with one
+// HMGET and not written: most staff requests cost no script. The idle timeout
+// then counts from a use up to a minute before the last one — it can end a
+// minute early, never late.
+const touchEvery = time.Minute
+
 func (s *redisStore) touchSession(ctx context.Context, tokenHash string, now time.Time) (session, bool, error) {
-	v, err := touchSessionCmd.Run(ctx, s.rdb, []string{sessionKey(tokenHash)},
-		now.UnixMilli(), idleTimeout.Milliseconds(), absoluteTimeout.Milliseconds()).StringSlice()
-	if errors.Is(err, redis.Nil) {
-		return session{}, false, nil
-	}
+	v, err := s.rdb.HMGet(ctx, sessionKey(tokenHash), "user", "csrf", "created", "last", "role", "offices").Result()
 	if err != nil {
 		return session{}, false, store.Wrap("auth.touchSession", err)
 	}
-	created, _ := strconv.ParseInt(v[2], 10, 64)
-	sess := session{User: v[0], CSRF: v[1], Created: time.UnixMilli(created), Role: Role(v[3]), Offices: []string{}}
-	if v[4] != "" {
-		sess.Offices = strings.Split(v[4], ",")
+	f := make([]string, len(v))
+	for i, x := range v {
+		f[i], _ = x.(string)
+	}
+	if f[0] == "" {
+		return session{}, false, nil
+	}
+	created, _ := strconv.ParseInt(f[2], 10, 64)
+	last, _ := strconv.ParseInt(f[3], 10, 64)
+	ms := now.UnixMilli()
+	fresh := created+absoluteTimeout.Milliseconds() > ms && last+idleTimeout.Milliseconds() > ms && ms-last < touchEvery.Milliseconds()
+	if !fresh { // stale, expired or odd: the script checks again, and writes or deletes
+		f, err = touchSessionCmd.Run(ctx, s.rdb, []string{sessionKey(tokenHash)},
+			ms, idleTimeout.Milliseconds(), absoluteTimeout.Milliseconds()).StringSlice()
+		if errors.Is(err, redis.Nil) {
+			return session{}, false, nil
+		}
+		if err != nil {
+			return session{}, false, store.Wrap("auth.touchSession", err)
+		}
+		f = []string{f[0], f[1], f[2], "", f[3], f[4]}
+		created, _ = strconv.ParseInt(f[2], 10, 64)
+	}
+	sess := session{User: f[0], CSRF: f[1], Created: time.UnixMilli(created), Role: Role(f[4]), Offices: []string{}}
+	if f[5] != "" {
+		sess.Offices = strings.Split(f[5], ",")
 	}
 	return sess, true, nil
 }
