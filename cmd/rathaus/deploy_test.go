@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -20,20 +21,89 @@ const repoRoot = "../.."
 
 func loadCompose(t *testing.T) *types.Project {
 	t.Helper()
+	return loadComposeFile(t, "docker-compose.yml", "rathaus", types.Mapping{})
+}
+
+// loadComposeFile parses the compose file at path (relative to the
+// repository) with env as the shell's environment.
+func loadComposeFile(t *testing.T, path, name string, env types.Mapping) *types.Project {
+	t.Helper()
 	abs, err := filepath.Abs(repoRoot)
 	if err != nil {
 		t.Fatal(err)
 	}
-	details := types.ConfigDetails{WorkingDir: abs,
-		ConfigFiles: []types.ConfigFile{{Filename: filepath.Join(abs, "docker-compose.yml")}},
-		Environment: types.Mapping{}}
+	file := filepath.Join(abs, path)
+	details := types.ConfigDetails{WorkingDir: filepath.Dir(file),
+		ConfigFiles: []types.ConfigFile{{Filename: file}}, Environment: env}
 	p, err := loader.LoadWithContext(context.Background(), details, func(o *loader.Options) {
-		o.SetProjectName("rathaus", true)
+		o.SetProjectName(name, true)
 	})
 	if err != nil {
-		t.Fatalf("docker-compose.yml does not load: %v", err)
+		t.Fatalf("%s does not load: %v", path, err)
 	}
 	return p
+}
+
+// TestProductionCompose: the production example runs "rathaus check" first,
+// then two web replicas and a worker with the same settings but the role, on
+// a Redis with AOF (fsync per write) that never evicts; every process's
+// environment passes rathaus's own configuration check.
+func TestProductionCompose(t *testing.T) {
+	env := types.Mapping{"RATHAUS_BASE_URL": "https://termine.example.de",
+		"RATHAUS_SMTP_URL":       "smtp://u:p@mail.example.de:587?tls=starttls",
+		"RATHAUS_POW_SECRET":     strings.Repeat("s", 40),
+		"RATHAUS_ADMIN_PASSWORD": "ein-langes-passwort"}
+	p := loadComposeFile(t, "examples/compose-production.yml", "rathaus-production", env)
+	envOf := func(name string) map[string]string {
+		t.Helper()
+		svc, err := p.GetService(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for k, v := range svc.Environment {
+			if v != nil {
+				out[k] = *v
+			}
+		}
+		if _, err := config.FromEnv(func(k string) string { return out[k] }); err != nil {
+			t.Errorf("%s: its environment does not pass rathaus's check: %v", name, err)
+		}
+		return out
+	}
+	roles := map[string]string{"check": config.RoleAll, "web": config.RoleWeb, "worker": config.RoleWorker}
+	shared := envOf("check")
+	for name, role := range roles {
+		e := envOf(name)
+		if e["RATHAUS_ROLE"] != role {
+			t.Errorf("%s: role %q, want %q", name, e["RATHAUS_ROLE"], role)
+		}
+		delete(e, "RATHAUS_ROLE")
+		s := maps.Clone(shared)
+		delete(s, "RATHAUS_ROLE")
+		if !maps.Equal(e, s) {
+			t.Errorf("%s has other settings than the check: %v", name, e)
+		}
+	}
+	for _, name := range []string{"web", "worker"} {
+		svc, _ := p.GetService(name)
+		if dep, ok := svc.DependsOn["check"]; !ok || dep.Condition != types.ServiceConditionCompletedSuccessfully {
+			t.Errorf("%s does not wait for a passed check: %+v", name, svc.DependsOn)
+		}
+	}
+	if web, _ := p.GetService("web"); web.Deploy == nil || web.Deploy.Replicas == nil || *web.Deploy.Replicas < 2 {
+		t.Error("fewer than two web replicas")
+	}
+	if check, _ := p.GetService("check"); strings.Join(check.Command, " ") != "check" {
+		t.Errorf("the check service runs %v", check.Command)
+	}
+	redis, _ := p.GetService("redis")
+	cmd := strings.Join(redis.Command, " ")
+	for _, want := range []string{"--appendonly yes", "--appendfsync always", "--maxmemory-policy noeviction"} {
+		if !strings.Contains(cmd, want) {
+			t.Errorf("redis command %q lacks %q", cmd, want)
+		}
+	}
 }
 
 func TestDockerCompose(t *testing.T) {
