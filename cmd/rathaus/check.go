@@ -87,7 +87,7 @@ func checkRedis(ctx context.Context, cfg config.Config, report func(status, what
 	default:
 		report("ok", "redis", "keeps its keys (noeviction) and writes an append-only file")
 	}
-	info, err := st.Client.Info(ctx, "server", "memory").Result()
+	info, err := st.Client.Info(ctx).Result()
 	if err != nil {
 		report("FAIL", "redis", "INFO: %v", err)
 		return

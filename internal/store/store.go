@@ -245,7 +245,9 @@ func (s *Store) Check(ctx context.Context) (Settings, error) {
 	}
 	var mu sync.Mutex
 	one := func(ctx context.Context, c *redis.Client) error {
-		info, err := c.Info(ctx, "memory", "persistence").Result()
+		// The default sections hold memory and persistence (before Redis 7,
+		// INFO took one section name only).
+		info, err := c.Info(ctx).Result()
 		if err != nil {
 			return Wrap("store.Check", err)
 		}
