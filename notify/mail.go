@@ -222,15 +222,26 @@ func (t *SMTPTransport) init() error {
 }
 
 // Probe connects to the mail server as a delivery would — TLS and
-// authentication as the URL says — and says goodbye without sending a mail
-// ("rathaus check").
-func (t *SMTPTransport) Probe(ctx context.Context) error {
+// authentication as the URL says — and, when from is not empty, asks it to
+// take a mail from that address (MAIL FROM, then RSET); it says goodbye
+// without sending a mail ("rathaus check").
+func (t *SMTPTransport) Probe(ctx context.Context, from string) error {
 	if err := t.init(); err != nil {
 		return err
 	}
 	sc, err := t.client.DialToSMTPClientWithContext(ctx)
 	if err != nil {
 		return fmt.Errorf("smtp: %w", err)
+	}
+	if from != "" {
+		if err := sc.Mail(from); err != nil {
+			_ = sc.Close()
+			return fmt.Errorf("smtp: the server refuses the sender %s: %w", from, err)
+		}
+		if err := sc.Reset(); err != nil {
+			_ = sc.Close()
+			return fmt.Errorf("smtp: RSET: %w", err)
+		}
 	}
 	return t.quit(sc)
 }

@@ -147,6 +147,9 @@ func (x *session) Mail(from string, _ *smtp.MailOptions) error {
 	if x.s.user != "" && x.user == "" {
 		return smtp.ErrAuthRequired
 	}
+	if strings.Contains(from, "refused-sender") {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "not your address"}
+	}
 	x.from = from
 	return nil
 }

@@ -125,15 +125,19 @@ func TestSMTPTransport(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := tr.Probe(context.Background()); (err == nil) != tc.ok {
+			if err := tr.Probe(context.Background(), "termine@example.org"); (err == nil) != tc.ok {
 				t.Errorf("password %s: Probe = %v", tc.pass, err)
 			}
+		}
+		tr, _ := NewSMTPTransport("smtp://rathaus:right@" + srv.addr + "?tls=none")
+		if err := tr.Probe(context.Background(), "refused-sender@example.org"); err == nil || !strings.Contains(err.Error(), "refuses the sender") {
+			t.Errorf("a sender the server refuses: Probe = %v", err)
 		}
 		if n := len(srv.received()); n != 0 {
 			t.Errorf("a probe sent %d mails", n)
 		}
-		tr, _ := NewSMTPTransport("smtp://127.0.0.1:1?tls=none") // nobody listens on port 1
-		if err := tr.Probe(context.Background()); err == nil {
+		tr, _ = NewSMTPTransport("smtp://127.0.0.1:1?tls=none") // nobody listens on port 1
+		if err := tr.Probe(context.Background(), ""); err == nil {
 			t.Error("a probe of a closed port succeeded")
 		}
 	})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/mail"
 	"os"
 	"strings"
 	"time"
@@ -20,7 +21,8 @@ import (
 // writes an AOF; its version and memory) and the mail (the SMTP server takes
 // the connection, TLS and credentials — no mail is sent — or the mail
 // directory is writable). One line per check: "ok", "warn" or "FAIL"; it
-// fails (exit code 1) when a check failed.
+// fails (exit code 1) when a check failed — a bad setting already stops it
+// with exit code 2, as it stops the server.
 func checkCommand(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	failed := 0
 	report := func(status, what, format string, args ...any) {
@@ -34,6 +36,12 @@ func checkCommand(ctx context.Context, cfg config.Config, stdout io.Writer) erro
 	if cfg.BaseURL == config.Default().BaseURL {
 		report("warn", "config", "RATHAUS_BASE_URL is the default: the links in the mails lead to localhost")
 	}
+	if strings.HasPrefix(cfg.BaseURL, "https://") && len(cfg.TrustedProxies) == 0 && cfg.Role != config.RoleWorker {
+		report("warn", "config", "RATHAUS_TRUSTED_PROXIES is empty: behind a TLS proxy every citizen would share the proxy's rate limits")
+	}
+	if cfg.PowSecret == "" && cfg.Role != config.RoleWorker {
+		report("warn", "config", "RATHAUS_POW_SECRET is unset: replicas reject each other's proof-of-work solutions and count rate limits apart")
+	}
 
 	if offices, err := loadOffices(cfg); err != nil {
 		report("FAIL", "offices", "%v", err)
@@ -46,7 +54,11 @@ func checkCommand(ctx context.Context, cfg config.Config, stdout io.Writer) erro
 		if cfg.OfficesFile != "" {
 			source = cfg.OfficesFile
 		}
-		report("ok", "offices", "%d from %s: %s", len(offices), source, strings.Join(ids, ", "))
+		status := "ok"
+		if cfg.OfficesFile == "" && cfg.RedisURL != "" {
+			status = "warn" // a real store with the demo office: RATHAUS_OFFICES_FILE forgotten?
+		}
+		report(status, "offices", "%d from %s: %s", len(offices), source, strings.Join(ids, ", "))
 	}
 
 	checkRedis(ctx, cfg, report)
@@ -82,6 +94,8 @@ func checkRedis(ctx context.Context, cfg config.Config, report func(status, what
 		report("FAIL", "redis", "%v", err)
 	case err != nil:
 		report("FAIL", "redis", "could not read its settings: %v", err)
+	case len(set.Unknown) > 0:
+		report("warn", "redis", "%s does not tell its eviction policy or AOF (INFO): not checked", strings.Join(set.Unknown, ", "))
 	case len(set.NoAOF) > 0:
 		report("warn", "redis", "no append-only file on %s: a crash loses what was written since the last snapshot (appendonly yes)", strings.Join(set.NoAOF, ", "))
 	default:
@@ -92,12 +106,17 @@ func checkRedis(ctx context.Context, cfg config.Config, report func(status, what
 		report("FAIL", "redis", "INFO: %v", err)
 		return
 	}
-	version, used, limit := infoValue(info, "redis_version"), infoValue(info, "used_memory_human"), infoValue(info, "maxmemory_human")
+	version, used, limit := store.InfoField(info, "redis_version"), store.InfoField(info, "used_memory_human"), store.InfoField(info, "maxmemory_human")
 	if limit == "0B" {
 		limit = "none"
 	}
 	status := "ok"
-	if !strings.HasPrefix(version, "7.") && !strings.HasPrefix(version, "8.") {
+	var major, minor int
+	fmt.Sscanf(version, "%d.%d", &major, &minor)
+	switch {
+	case major < 6 || major == 6 && minor < 2:
+		status = "FAIL" // the outbox needs XAUTOCLAIM (6.2)
+	case major < 7:
 		status = "warn" // rathaus is built and tested on Redis 7
 	}
 	report(status, "redis", "%s mode, Redis %s, %s used, maxmemory %s", st.Mode, version, used, limit)
@@ -131,19 +150,14 @@ func checkMail(ctx context.Context, cfg config.Config, report func(status, what,
 	}
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	if err := tr.Probe(ctx); err != nil {
+	from, err := mail.ParseAddress(cfg.MailFrom)
+	if err != nil {
+		report("FAIL", "mail", "RATHAUS_MAIL_FROM: %v", err)
+		return
+	}
+	if err := tr.Probe(ctx, from.Address); err != nil {
 		report("FAIL", "mail", "the SMTP server: %v", err)
 		return
 	}
-	report("ok", "mail", "the SMTP server took the connection (and the credentials, if any); no mail was sent")
-}
-
-// infoValue returns name's value in an INFO reply, or "".
-func infoValue(info, name string) string {
-	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
-			return v
-		}
-	}
-	return ""
+	report("ok", "mail", "the SMTP server took the connection, the credentials (if any) and the sender %s; no mail was sent", from.Address)
 }

@@ -44,15 +44,19 @@ func loadComposeFile(t *testing.T, path, name string, env types.Mapping) *types.
 	return p
 }
 
-// TestProductionCompose: the production example runs "rathaus check" first,
-// then two web replicas and a worker with the same settings but the role, on
-// a Redis with AOF (fsync per write) that never evicts; every process's
-// environment passes rathaus's own configuration check.
+// TestProductionCompose: the production example runs two web replicas and,
+// after "rathaus check" passed, a worker — all with the same settings but the
+// role, the offices file mounted where RATHAUS_OFFICES_FILE points, a trusted
+// proxy, images built here and not pulled — on a Redis with AOF (fsync per
+// write) that never evicts; every process's environment passes rathaus's own
+// configuration check, and a missing setting stops compose with a message.
 func TestProductionCompose(t *testing.T) {
 	env := types.Mapping{"RATHAUS_BASE_URL": "https://termine.example.de",
-		"RATHAUS_SMTP_URL":       "smtp://u:p@mail.example.de:587?tls=starttls",
-		"RATHAUS_POW_SECRET":     strings.Repeat("s", 40),
-		"RATHAUS_ADMIN_PASSWORD": "ein-langes-passwort"}
+		"RATHAUS_TRUSTED_PROXIES": "10.0.0.0/24",
+		"RATHAUS_SMTP_URL":        "smtp://u:p@mail.example.de:587?tls=starttls",
+		"RATHAUS_MAIL_FROM":       "Bürgerbüro <termine@example.de>",
+		"RATHAUS_POW_SECRET":      strings.Repeat("s", 40),
+		"RATHAUS_ADMIN_PASSWORD":  "ein-langes-passwort"}
 	p := loadComposeFile(t, "examples/compose-production.yml", "rathaus-production", env)
 	envOf := func(name string) map[string]string {
 		t.Helper()
@@ -71,24 +75,43 @@ func TestProductionCompose(t *testing.T) {
 		}
 		return out
 	}
-	roles := map[string]string{"check": config.RoleAll, "web": config.RoleWeb, "worker": config.RoleWorker}
-	shared := envOf("check")
+	roles := map[string]string{"check": config.RoleWorker, "web": config.RoleWeb, "worker": config.RoleWorker}
+	shared := envOf("web")
+	delete(shared, "RATHAUS_ROLE")
+	for _, k := range []string{"RATHAUS_OFFICES_FILE", "RATHAUS_TRUSTED_PROXIES", "RATHAUS_POW_SECRET", "RATHAUS_SMTP_URL"} {
+		if shared[k] == "" {
+			t.Errorf("%s is not set", k)
+		}
+	}
 	for name, role := range roles {
 		e := envOf(name)
 		if e["RATHAUS_ROLE"] != role {
 			t.Errorf("%s: role %q, want %q", name, e["RATHAUS_ROLE"], role)
 		}
 		delete(e, "RATHAUS_ROLE")
-		s := maps.Clone(shared)
-		delete(s, "RATHAUS_ROLE")
-		if !maps.Equal(e, s) {
-			t.Errorf("%s has other settings than the check: %v", name, e)
+		if !maps.Equal(e, shared) {
+			t.Errorf("%s has other settings than web: %v", name, e)
+		}
+		svc, _ := p.GetService(name)
+		mounted := slices.ContainsFunc(svc.Volumes, func(v types.ServiceVolumeConfig) bool {
+			return v.Target == shared["RATHAUS_OFFICES_FILE"] && v.ReadOnly && strings.HasSuffix(v.Source, "examples/offices.yaml")
+		})
+		if !mounted {
+			t.Errorf("%s does not mount examples/offices.yaml read-only at %s: %+v", name, shared["RATHAUS_OFFICES_FILE"], svc.Volumes)
+		}
+		if (svc.Build != nil) == (svc.PullPolicy == types.PullPolicyNever) || (svc.Build != nil && svc.PullPolicy != types.PullPolicyBuild) {
+			t.Errorf("%s: build %v, pull_policy %q: one service builds the image, the others never pull it", name, svc.Build != nil, svc.PullPolicy)
 		}
 	}
-	for _, name := range []string{"web", "worker"} {
-		svc, _ := p.GetService(name)
-		if dep, ok := svc.DependsOn["check"]; !ok || dep.Condition != types.ServiceConditionCompletedSuccessfully {
-			t.Errorf("%s does not wait for a passed check: %+v", name, svc.DependsOn)
+	if web, _ := p.GetService("web"); web.Build == nil || web.Build.Context != filepath.Dir(p.WorkingDir) {
+		t.Errorf("web does not build the repository's Dockerfile: %+v", web.Build)
+	}
+	if w, _ := p.GetService("worker"); w.DependsOn["check"].Condition != types.ServiceConditionCompletedSuccessfully {
+		t.Errorf("the worker does not wait for a passed check: %+v", w.DependsOn)
+	}
+	for _, name := range []string{"web", "check"} {
+		if svc, _ := p.GetService(name); svc.DependsOn["redis"].Condition != types.ServiceConditionHealthy {
+			t.Errorf("%s does not wait for a healthy Redis: %+v", name, svc.DependsOn)
 		}
 	}
 	if web, _ := p.GetService("web"); web.Deploy == nil || web.Deploy.Replicas == nil || *web.Deploy.Replicas < 2 {
@@ -103,6 +126,15 @@ func TestProductionCompose(t *testing.T) {
 		if !strings.Contains(cmd, want) {
 			t.Errorf("redis command %q lacks %q", cmd, want)
 		}
+	}
+	// Without a setting, compose refuses the file and names the variable.
+	abs, _ := filepath.Abs(filepath.Join(repoRoot, "examples/compose-production.yml"))
+	missing := maps.Clone(env)
+	delete(missing, "RATHAUS_TRUSTED_PROXIES")
+	_, err := loader.LoadWithContext(context.Background(), types.ConfigDetails{WorkingDir: filepath.Dir(abs),
+		ConfigFiles: []types.ConfigFile{{Filename: abs}}, Environment: missing}, func(o *loader.Options) { o.SetProjectName("x", true) })
+	if err == nil || !strings.Contains(err.Error(), "RATHAUS_TRUSTED_PROXIES") {
+		t.Errorf("a missing RATHAUS_TRUSTED_PROXIES: %v", err)
 	}
 }
 

@@ -379,3 +379,48 @@ func TestSessionTouchedOncePerMinute(t *testing.T) {
 		wantCode(t, err, apperr.KindUnauthorized, "unauthenticated")
 	})
 }
+
+// TestSessionReadOnlyUseNeitherExtendsNorOutlives: a use that only reads the
+// session (within a minute of the last written one) does not extend the idle
+// timeout, and a session still ends at its absolute timeout when the last use
+// was only read.
+func TestSessionReadOnlyUseNeitherExtendsNorOutlives(t *testing.T) {
+	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
+		svc, clk := newService(t, st)
+		ctx := context.Background()
+		t.Run("idle", func(t *testing.T) {
+			token, _, _, err := svc.Login(ctx, "bob", goodPassword) // written use W
+			if err != nil {
+				t.Fatal(err)
+			}
+			clk.Advance(30 * time.Second)
+			if _, err := svc.Authenticate(ctx, token); err != nil { // read only
+				t.Fatal(err)
+			}
+			clk.Advance(idleTimeout - 30*time.Second) // W + idle timeout
+			_, err = svc.Authenticate(ctx, token)
+			wantCode(t, err, apperr.KindUnauthorized, "unauthenticated")
+		})
+		t.Run("absolute", func(t *testing.T) {
+			token, _, _, err := svc.Login(ctx, "bob", goodPassword)
+			if err != nil {
+				t.Fatal(err)
+			}
+			step := idleTimeout / 2
+			elapsed := time.Duration(0)
+			for ; elapsed+step < absoluteTimeout-30*time.Second; elapsed += step {
+				clk.Advance(step)
+				if _, err := svc.Authenticate(ctx, token); err != nil {
+					t.Fatalf("after %v: %v", elapsed+step, err)
+				}
+			}
+			clk.Advance(absoluteTimeout - 30*time.Second - elapsed) // a written use 30 s before the end
+			if _, err := svc.Authenticate(ctx, token); err != nil {
+				t.Fatal(err)
+			}
+			clk.Advance(40 * time.Second) // within a minute of it: only read, but past the end
+			_, err = svc.Authenticate(ctx, token)
+			wantCode(t, err, apperr.KindUnauthorized, "unauthenticated")
+		})
+	})
+}

@@ -227,6 +227,9 @@ type Settings struct {
 	Evicting string
 	// NoAOF names the masters that do not write an append-only file.
 	NoAOF []string
+	// Unknown names the masters whose INFO told neither policy nor AOF
+	// (a managed service may hide them): not checked.
+	Unknown []string
 }
 
 // ErrEvicting is Check's error for a Redis that may evict keys.
@@ -251,7 +254,7 @@ func (s *Store) Check(ctx context.Context) (Settings, error) {
 		if err != nil {
 			return Wrap("store.Check", err)
 		}
-		policy, aof := infoField(info, "maxmemory_policy"), infoField(info, "aof_enabled")
+		policy, aof := InfoField(info, "maxmemory_policy"), InfoField(info, "aof_enabled")
 		name := c.Options().Addr
 		if s.Mode == config.RedisSentinel {
 			name = "the Sentinel primary" // the client knows the sentinels' addresses, not the primary's
@@ -263,6 +266,9 @@ func (s *Store) Check(ctx context.Context) (Settings, error) {
 		}
 		if aof == "0" {
 			out.NoAOF = append(out.NoAOF, name)
+		}
+		if policy == "" || aof == "" {
+			out.Unknown = append(out.Unknown, name)
 		}
 		return nil
 	}
@@ -284,8 +290,8 @@ func (s *Store) Check(ctx context.Context) (Settings, error) {
 	return out, nil
 }
 
-// infoField returns the value of name in an INFO reply, or "".
-func infoField(info, name string) string {
+// InfoField returns the value of name in an INFO reply, or "".
+func InfoField(info, name string) string {
 	for _, line := range strings.Split(info, "\n") {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
 			return v
