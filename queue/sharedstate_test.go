@@ -200,3 +200,26 @@ func TestSharedStates(t *testing.T) {
 		}
 	})
 }
+
+// TestCounterCache: a counter is decoded again when its JSON changed, and
+// counters of two offices with the same id are kept apart.
+func TestCounterCache(t *testing.T) {
+	var cc counterCache
+	open := `{"id":"1","open":true,"services":["a"]}`
+	closed := `{"id":"1","open":false,"services":["a"]}`
+	for _, tc := range []struct {
+		office, raw string
+		open        bool
+	}{{"x", open, true}, {"x", open, true}, {"x", closed, false}, {"y", open, true}, {"x", closed, false}, {"x", open, true}} {
+		c, err := cc.decode(tc.office, "1", tc.raw)
+		if err != nil || c.Open != tc.open || c.ID != "1" {
+			t.Fatalf("decode(%s, %s) = %+v, %v", tc.office, tc.raw, c, err)
+		}
+	}
+	if _, err := cc.decode("x", "1", "{broken"); err == nil {
+		t.Fatal("broken JSON decoded")
+	}
+	if len(cc.m) != 2 {
+		t.Fatalf("%d entries for two counters", len(cc.m))
+	}
+}

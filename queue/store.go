@@ -17,8 +17,9 @@ import (
 // day scope of keys (see dayScope) so that it can find any ticket's queue
 // without building a key itself.
 type redisStore struct {
-	rdb   redis.UniversalClient
-	alpha float64
+	rdb      redis.UniversalClient
+	alpha    float64
+	ctrCache counterCache
 }
 
 // scope is one office day with the office's services, in configuration order.

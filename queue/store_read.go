@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -78,7 +79,7 @@ func (s *redisStore) state(ctx context.Context, sc scope, calls int) (*queueStat
 		}
 		st.Calls = append(st.Calls, c)
 	}
-	if err := st.decodeEstimateInputs(ctrs.Val(), times.Val()); err != nil {
+	if err := s.decodeEstimateInputs(st, sc.office, ctrs.Val(), times.Val()); err != nil {
 		return nil, fmt.Errorf("queue.state: %w", err)
 	}
 	if l := last.Val(); len(l) > 0 {
@@ -98,17 +99,18 @@ func (s *redisStore) estimateInputs(ctx context.Context, office string) (*queueS
 		return nil, store.Wrap("queue.estimateInputs", err)
 	}
 	st := &queueState{ServiceTimes: map[string]float64{}}
-	if err := st.decodeEstimateInputs(ctrs.Val(), times.Val()); err != nil {
+	if err := s.decodeEstimateInputs(st, office, ctrs.Val(), times.Val()); err != nil {
 		return nil, fmt.Errorf("queue.estimateInputs: %w", err)
 	}
 	return st, nil
 }
 
-// decodeEstimateInputs fills Counters and ServiceTimes from their hashes.
-func (st *queueState) decodeEstimateInputs(counters, times map[string]string) error {
-	for _, raw := range counters {
-		var c Counter
-		if err := json.Unmarshal([]byte(raw), &c); err != nil {
+// decodeEstimateInputs fills st's Counters and ServiceTimes from the
+// office's hashes.
+func (s *redisStore) decodeEstimateInputs(st *queueState, office string, counters, times map[string]string) error {
+	for id, raw := range counters {
+		c, err := s.ctrCache.decode(office, id, raw)
+		if err != nil {
 			return err
 		}
 		st.Counters = append(st.Counters, c)
@@ -118,4 +120,42 @@ func (st *queueState) decodeEstimateInputs(counters, times map[string]string) er
 		st.ServiceTimes[svc] = f
 	}
 	return nil
+}
+
+// counterCache keeps each counter's last JSON with its decoded value, so that
+// a counter whose JSON has not changed is not decoded again: a ticket's view
+// and the display read every counter of the office, and decoding them all
+// cost an office with 50 counters ≈ 50 µs per read. One entry per counter.
+type counterCache struct {
+	mu sync.Mutex
+	m  map[string]cachedCounter // office + "\x00" + counter id
+}
+
+type cachedCounter struct {
+	raw string
+	c   Counter
+}
+
+// decode returns the counter of JSON raw, decoding it only when it differs
+// from what the counter had the last time. The value's Services slice is
+// shared: callers only read it.
+func (cc *counterCache) decode(office, id, raw string) (Counter, error) {
+	key := office + "\x00" + id
+	cc.mu.Lock()
+	e, ok := cc.m[key]
+	cc.mu.Unlock()
+	if ok && e.raw == raw {
+		return e.c, nil
+	}
+	var c Counter
+	if err := json.Unmarshal([]byte(raw), &c); err != nil {
+		return Counter{}, err
+	}
+	cc.mu.Lock()
+	if cc.m == nil {
+		cc.m = map[string]cachedCounter{}
+	}
+	cc.m[key] = cachedCounter{raw: raw, c: c}
+	cc.mu.Unlock()
+	return c, nil
 }
