@@ -31,6 +31,13 @@ type benchResult struct {
 	Ratio   float64 `json:"ratio,omitempty"`
 	RatioTo string  `json:"ratio_to,omitempty"`
 	Note    string  `json:"note,omitempty"`
+	// CPUus and RedisCPUus are the CPU time per request of this process
+	// (load generator and, without --url, server and mail worker) and of
+	// Redis (INFO cpu, every master; 0 for the embedded store, which runs in
+	// this process) over the line: a cost figure steadier than req/s on a
+	// shared machine.
+	CPUus      float64 `json:"cpu_us_per_request,omitempty"`
+	RedisCPUus float64 `json:"redis_cpu_us_per_request,omitempty"`
 }
 
 func (r *benchResult) check(ok bool, format string, args ...any) {
@@ -175,6 +182,9 @@ func writeTable(w io.Writer, rs []benchResult) {
 		}
 		if r.RatioTo != "" {
 			extra = strings.TrimSpace(fmt.Sprintf("%s  %.0f%% of %s", extra, r.Ratio*100, r.RatioTo))
+		}
+		if r.CPUus > 0 {
+			extra = strings.TrimSpace(fmt.Sprintf("%s  [CPU µs/req: %.0f here, %.0f Redis]", extra, r.CPUus, r.RedisCPUus))
 		}
 		if r.Note != "" {
 			extra = strings.TrimSpace(extra + "  (" + r.Note + ")")

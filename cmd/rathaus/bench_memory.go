@@ -6,8 +6,12 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/rathaus/rathaus/internal/store"
 	"github.com/rathaus/rathaus/notify"
 )
 
@@ -147,6 +151,45 @@ func cityIDs() []string {
 		ids[k] = fmt.Sprintf("city%02d", k+1)
 	}
 	return ids
+}
+
+// redisCPU is the CPU time Redis used so far (used_cpu_sys + used_cpu_user
+// of INFO cpu, summed over the masters of a Cluster), or 0 when it cannot
+// tell (the embedded store).
+func (b *bench) redisCPU(ctx context.Context) time.Duration {
+	if b.st == nil || b.st.Embedded {
+		return 0
+	}
+	var total float64
+	add := func(ctx context.Context, c *redis.Client) error {
+		info, err := c.Info(ctx, "cpu").Result()
+		if err != nil {
+			return err
+		}
+		for _, f := range []string{"used_cpu_sys", "used_cpu_user"} {
+			v, _ := strconv.ParseFloat(store.InfoField(info, f), 64)
+			total += v
+		}
+		return nil
+	}
+	var err error
+	switch c := b.st.Client.(type) {
+	case *redis.ClusterClient:
+		var mu sync.Mutex
+		err = c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+			mu.Lock()
+			defer mu.Unlock()
+			return add(ctx, m)
+		})
+	case *redis.Client:
+		err = add(ctx, c)
+	default:
+		return 0
+	}
+	if err != nil {
+		return 0
+	}
+	return time.Duration(total * float64(time.Second))
 }
 
 // usedMemory reads used_memory from INFO memory.

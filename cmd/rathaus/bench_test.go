@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -23,11 +25,33 @@ func TestBenchCommand(t *testing.T) {
 	}
 	for _, want := range []string{"baseline-gin-get", "baseline-evalsha-book", "availability-8w", "mixed-citizens",
 		"OK   booked = capacity: 100 = 100, 5xx: 0", "OK   called once each: 500 tickets", "% of adjacent baseline-gin-get",
+		"[CPU µs/req: ",
 		"booking-paced", "half the closed loop's rate", "OK   every waiting page moved up by every call: 40 of 40"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the table lacks %q:\n%s", want, out.String())
 		}
 	}
+	// Every single-line scenario reports its CPU per request, Redis's too.
+	for _, l := range strings.Split(out.String(), "\n") {
+		f := strings.Fields(l)
+		if len(f) == 0 || !slices.Contains([]string{"baseline-gin-get", "booking", "availability-8w", "mixed-citizens"}, f[0]) {
+			continue
+		}
+		here, redis, ok := cpuFigures(l)
+		if !ok || here <= 0 || redis <= 0 {
+			t.Errorf("line %q: no CPU per request of this process and of Redis", l)
+		}
+	}
+}
+
+// cpuFigures reads "[CPU µs/req: 57 here, 12 Redis]" from a table line.
+func cpuFigures(line string) (here, redis float64, ok bool) {
+	_, rest, found := strings.Cut(line, "[CPU µs/req: ")
+	if !found {
+		return 0, 0, false
+	}
+	n, err := fmt.Sscanf(rest, "%g here, %g Redis]", &here, &redis)
+	return here, redis, err == nil && n == 2
 }
 
 // TestBenchMemory runs the memory scenario at its smallest stage: tickets,
