@@ -35,6 +35,7 @@ func (h *HTTP) registerStaff(api *gin.RouterGroup, guard ...gin.HandlerFunc) {
 	staff := api.Group("/staff/offices/:office", guard...)
 	staff.GET("/appointments", h.handleStaffDay)
 	staff.POST("/appointments/:id/cancel", h.handleStaffCancel)
+	staff.POST("/appointments/:id/reschedule", h.handleStaffReschedule)
 }
 
 // handleAvailability handles GET /api/v1/offices/:office/availability.
@@ -351,6 +352,15 @@ func (h *HTTP) handleStaffDay(c *gin.Context) {
 	if !ok {
 		return
 	}
+	if code, ok := c.GetQuery("code"); ok {
+		list, err := h.bookings.FindByCode(c.Request.Context(), o.ID, code)
+		if err != nil {
+			httpx.Error(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"code": NormalizeCode(code), "appointments": staffList(list)})
+		return
+	}
 	d := o.Today(h.bookings.clock.Now())
 	if v := c.Query("date"); v != "" {
 		var err error
@@ -364,11 +374,15 @@ func (h *HTTP) handleStaffDay(c *gin.Context) {
 		httpx.Error(c, err)
 		return
 	}
+	c.JSON(http.StatusOK, gin.H{"date": d.String(), "appointments": staffList(list)})
+}
+
+func staffList(list []Appointment) []staffAppointmentJSON {
 	out := make([]staffAppointmentJSON, len(list))
 	for i, a := range list {
 		out[i] = staffAppointmentJSON{AppointmentJSON: toAppointmentJSON(a), ID: a.ID}
 	}
-	c.JSON(http.StatusOK, gin.H{"date": d.String(), "appointments": out})
+	return out
 }
 
 // handleStaffCancel handles POST
@@ -380,6 +394,27 @@ func (h *HTTP) handleStaffCancel(c *gin.Context) {
 		return
 	}
 	a, err := h.bookings.CancelByStaff(c.Request.Context(), o.ID, c.Param("id"))
+	if err != nil {
+		httpx.Error(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"appointment": staffAppointmentJSON{AppointmentJSON: toAppointmentJSON(a), ID: a.ID}})
+}
+
+// handleStaffReschedule handles POST
+// /api/v1/staff/offices/:office/appointments/:id/reschedule: the office moves
+// an appointment at the citizen's request (see Bookings.RescheduleByStaff).
+func (h *HTTP) handleStaffReschedule(c *gin.Context) {
+	o, ok := h.office(c)
+	if !ok {
+		return
+	}
+	var req rescheduleRequest
+	if err := httpx.DecodeJSON(c, &req); err != nil {
+		httpx.Error(c, err)
+		return
+	}
+	a, err := h.bookings.RescheduleByStaff(c.Request.Context(), o.ID, c.Param("id"), req.Start)
 	if err != nil {
 		httpx.Error(c, err)
 		return

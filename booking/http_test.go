@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -436,6 +437,94 @@ func TestHTTPStaffCancel(t *testing.T) {
 		s.Get(t, "/api/v1/appointments/"+tokens["f0@example.org"]).Want(t, 200).Decode(t, &mine)
 		if mine.Appointment.Status != "confirmed" {
 			t.Fatalf("an appointment that is over was changed to %q", mine.Appointment.Status)
+		}
+	})
+}
+
+// TestHTTPStaffReschedule: a citizen phones with the code from her mail; the
+// clerk finds the appointment by it and moves it. The new seats are won
+// before the old ones are freed, the citizen's link shows the new time, she
+// gets one reschedule mail, and a full slot, a foreign office, an unknown id
+// and an appointment that is over are refused.
+func TestHTTPStaffReschedule(t *testing.T) {
+	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
+		s := newTestServer(t, st)
+		clerkToken, elsewhere := s.staffLogins(t)
+		const full, other = "2026-10-05T10:00:00+02:00", "2026-10-06T11:00:00+02:00" // three seats each
+		var erika struct {
+			Token       string
+			Appointment struct{ Code string }
+		}
+		s.Post(t, "/api/v1/offices/test/appointments", book("erika@example.org", full)).Want(t, 201).Decode(t, &erika)
+		for i := range 2 {
+			s.Post(t, "/api/v1/offices/test/appointments", book(fmt.Sprintf("f%d@example.org", i), full)).Want(t, 201)
+		}
+		for i := range 3 {
+			s.Post(t, "/api/v1/offices/test/appointments", book(fmt.Sprintf("o%d@example.org", i), other)).Want(t, 201)
+		}
+		clerk := s.WithBearer(clerkToken)
+
+		// She reads the code out: lower case, with a space instead of the dash.
+		spoken := strings.ToLower(strings.Replace(erika.Appointment.Code, "-", " ", 1))
+		var found struct {
+			Code         string
+			Appointments []struct{ ID, Email, Start, Status string }
+		}
+		clerk.Get(t, "/api/v1/staff/offices/test/appointments?code="+url.QueryEscape(spoken)).Want(t, 200).Decode(t, &found)
+		if found.Code != erika.Appointment.Code || len(found.Appointments) != 1 || found.Appointments[0].Email != "erika@example.org" {
+			t.Fatalf("search by code %q found %+v", spoken, found)
+		}
+		id := found.Appointments[0].ID
+		clerk.Get(t, "/api/v1/staff/offices/test/appointments?code=nonsense").WantError(t, 400, "invalid_code")
+		var none struct{ Appointments []any }
+		clerk.Get(t, "/api/v1/staff/offices/test/appointments?code=AAA-AAA").Want(t, 200).Decode(t, &none)
+		if len(none.Appointments) != 0 || none.Appointments == nil {
+			t.Fatalf("an unknown code found %+v (want an empty list)", none)
+		}
+		s.Get(t, "/api/v1/staff/offices/test/appointments?code="+erika.Appointment.Code).WantError(t, 401, "unauthenticated")
+
+		move := "/api/v1/staff/offices/test/appointments/" + id + "/reschedule"
+		s.Post(t, move, map[string]string{"start": "2026-10-05T11:00:00+02:00"}).WantError(t, 401, "unauthenticated")
+		s.WithBearer(elsewhere).Post(t, move, map[string]string{"start": "2026-10-05T11:00:00+02:00"}).WantError(t, 403, "forbidden")
+		clerk.Post(t, "/api/v1/staff/offices/test/appointments/"+strings.Repeat("0", 24)+"/reschedule",
+			map[string]string{"start": "2026-10-05T11:00:00+02:00"}).WantError(t, 404, "appointment_not_found")
+		clerk.Post(t, move, map[string]string{"start": other}).WantError(t, 409, "slot_taken")
+		clerk.Unchecked().Post(t, move, map[string]string{}).WantError(t, 400, "malformed_start")
+		if kinds := outboxKinds(t, st.Client, "test"); slices.Contains(kinds, notify.KindReschedule) {
+			t.Fatalf("a refused move queued a mail: %v", kinds)
+		}
+
+		const moved = "2026-10-05T11:30:00+02:00"
+		var out struct {
+			Appointment struct{ ID, Start, Status, Code string }
+		}
+		clerk.Post(t, move, map[string]string{"start": moved}).Want(t, 200).Decode(t, &out)
+		if out.Appointment.ID != id || out.Appointment.Start != moved || out.Appointment.Status != StatusConfirmed {
+			t.Fatalf("move answered %+v", out)
+		}
+		var mine struct{ Appointment struct{ Start, Code string } }
+		s.Get(t, "/api/v1/appointments/"+erika.Token).Want(t, 200).Decode(t, &mine)
+		if mine.Appointment.Start != moved {
+			t.Fatalf("the citizen's link shows %q, want %q", mine.Appointment.Start, moved)
+		}
+		s.Post(t, "/api/v1/offices/test/appointments", book("late@example.org", full)).Want(t, 201) // her old seat is free
+		n := 0
+		for _, k := range outboxKinds(t, st.Client, "test") {
+			if k == notify.KindReschedule {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("%d reschedule mails queued, want 1", n)
+		}
+
+		// Once it is over it is not moved: a new booking keeps the missed one on record.
+		s.clock.Set(time.Date(2026, 10, 5, 11, 50, 0, 0, s.office.Location))
+		clerkToken, _ = s.staffLogins(t)
+		s.WithBearer(clerkToken).Post(t, move, map[string]string{"start": "2026-10-07T11:00:00+02:00"}).WantError(t, 409, "appointment_over")
+		s.Get(t, "/api/v1/appointments/"+erika.Token).Want(t, 200).Decode(t, &mine)
+		if mine.Appointment.Start != moved {
+			t.Fatalf("an appointment that is over was moved to %q", mine.Appointment.Start)
 		}
 	})
 }

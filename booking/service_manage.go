@@ -118,9 +118,48 @@ func (s *Bookings) cancel(ctx context.Context, token, reason string) (Appointmen
 // Reschedule moves the appointment of token to start. The new seats are won
 // before the old ones are freed, or nothing changes.
 func (s *Bookings) Reschedule(ctx context.Context, token, start string) (Appointment, error) {
+	return s.reschedule(ctx, func() (Appointment, *Office, error) { return s.Get(ctx, token) }, start, "citizen")
+}
+
+// RescheduleByStaff moves appointment id of office officeID to start for a
+// citizen who asked the office (by phone, at the counter). The rules are the
+// citizen's own (lead time, horizon, closures, free seats); the citizen gets
+// the same mail with the updated calendar entry as after moving by link, and
+// the staff request is audited. An appointment cancelled by a closure is
+// booked again, as from its link.
+func (s *Bookings) RescheduleByStaff(ctx context.Context, officeID, id, start string) (Appointment, error) {
+	o, ok := s.dir.Office(officeID)
+	if !ok {
+		return Appointment{}, ErrOfficeNotFound
+	}
+	if !appointmentIDRE.MatchString(id) {
+		return Appointment{}, ErrAppointmentNotFound
+	}
+	return s.reschedule(ctx, func() (Appointment, *Office, error) {
+		a, found, err := s.st.getAppointment(ctx, o, id)
+		if err != nil {
+			return Appointment{}, nil, err
+		}
+		if !found {
+			return Appointment{}, nil, ErrAppointmentNotFound
+		}
+		if a.Active() && !a.End.After(s.clock.Now()) {
+			return Appointment{}, nil, ErrAppointmentOverMove // a new booking keeps the missed one on record
+		}
+		return a, o, nil
+	}, start, ReasonOffice)
+}
+
+// ErrAppointmentOverMove refuses to move an appointment that has ended.
+var ErrAppointmentOverMove = apperr.Conflict("appointment_over", "Dieser Termin ist schon vorbei und kann nicht mehr verlegt werden; bitte buchen Sie einen neuen.",
+	"This appointment is over and can no longer be moved; please book a new one.")
+
+// reschedule moves the appointment that load reads (again on every try) to
+// start; by says who asked, for the log.
+func (s *Bookings) reschedule(ctx context.Context, load func() (Appointment, *Office, error), start, by string) (Appointment, error) {
 	lastRes := ""
 	for attempt := range maxRetries {
-		a, o, err := s.Get(ctx, token)
+		a, o, err := load()
 		if err != nil {
 			return Appointment{}, err
 		}
@@ -167,7 +206,7 @@ func (s *Bookings) Reschedule(ctx context.Context, token, start string) (Appoint
 		lastRes = res
 		switch res {
 		case "ok":
-			s.log.Info("booking: rescheduled", "office", o.ID, "appointment", a.ID)
+			s.log.Info("booking: rescheduled", "office", o.ID, "appointment", a.ID, "by", by)
 			return n, nil
 		case "slot_taken":
 			return Appointment{}, ErrSlotTaken
@@ -301,17 +340,54 @@ func (s *Bookings) ByCode(ctx context.Context, officeID, code string) (Appointme
 	if c == "" {
 		return Appointment{}, false, nil
 	}
-	// A code is unique within its day: look in today's index first, then the
-	// days ahead (someone early by a day), then the days kept behind.
-	today := o.Today(s.clock.Now())
+	ids, err := s.st.codeIDs(ctx, o, c, s.codeDates(o), true)
+	if err != nil || len(ids) == 0 {
+		return Appointment{}, false, err
+	}
+	return s.st.getAppointment(ctx, o, ids[0])
+}
+
+// FindByCode returns every appointment of the office with a code as the
+// citizen reads it out (on the phone, at the counter), for staff: a code is
+// unique within its day, so on different days there may be more than one.
+// Today's comes first, then the days ahead, then the days kept behind.
+func (s *Bookings) FindByCode(ctx context.Context, officeID, code string) ([]Appointment, error) {
+	o, ok := s.dir.Office(officeID)
+	if !ok {
+		return nil, ErrOfficeNotFound
+	}
+	c := NormalizeCode(code)
+	if c == "" {
+		return nil, ErrInvalidCode
+	}
+	ids, err := s.st.codeIDs(ctx, o, c, s.codeDates(o), false)
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	return s.st.appointments(ctx, o, ids)
+}
+
+// ErrInvalidCode refuses a search for something that cannot be a code.
+var ErrInvalidCode = func() *apperr.Error {
+	e := apperr.Malformed("invalid_code", "Ein Termincode hat sechs Zeichen, etwa WCA-TEQ.",
+		"An appointment code has six characters, such as WCA-TEQ.")
+	e.Field = "code"
+	return e
+}()
+
+// codeDates are the days whose indexes a code is looked up in: today first,
+// then the days ahead (someone early by a day), then the days kept behind.
+func (s *Bookings) codeDates(o *Office) []Date {
+	now := s.clock.Now()
+	today := o.Today(now)
 	dates := []Date{today}
-	for d := today.AddDays(1); !o.LastDate(s.clock.Now()).Before(d); d = d.AddDays(1) {
+	for d := today.AddDays(1); !o.LastDate(now).Before(d); d = d.AddDays(1) {
 		dates = append(dates, d)
 	}
 	for i := 1; i <= o.RetentionDays+1; i++ {
 		dates = append(dates, today.AddDays(-i))
 	}
-	return s.st.appointmentByCode(ctx, o, c, dates)
+	return dates
 }
 
 // MarkCheckedIn records that the appointment's holder arrived at at; doing

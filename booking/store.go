@@ -374,23 +374,28 @@ func (s *redisStore) appointments(ctx context.Context, o *Office, ids []string) 
 	return out, nil
 }
 
-// appointmentByCode finds a code in the day indexes of dates, in the order
-// given (a code is unique within its day; the caller puts today first).
-func (s *redisStore) appointmentByCode(ctx context.Context, o *Office, code string, dates []Date) (Appointment, bool, error) {
+// codeIDs looks a code up in the day indexes of dates and returns the ids
+// found, in the order of dates (a code is unique within its day); with first
+// it stops at the first.
+func (s *redisStore) codeIDs(ctx context.Context, o *Office, code string, dates []Date, first bool) ([]string, error) {
 	pipe := s.rdb.Pipeline()
 	cmds := make([]*redis.StringCmd, len(dates))
 	for i, d := range dates {
 		cmds[i] = pipe.HGet(ctx, dayKey(o.ID, d), code)
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return Appointment{}, false, store.Wrap("booking.appointmentByCode", err)
+		return nil, store.Wrap("booking.codeIDs", err)
 	}
+	var ids []string
 	for _, c := range cmds {
 		if id := c.Val(); id != "" {
-			return s.getAppointment(ctx, o, id)
+			ids = append(ids, id)
+			if first {
+				break
+			}
 		}
 	}
-	return Appointment{}, false, nil
+	return ids, nil
 }
 
 // ttlMillis is the time to live until t, at least a minute. Keys expire by
