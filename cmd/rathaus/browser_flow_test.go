@@ -438,3 +438,70 @@ func TestBrowserKioskCheckIn(t *testing.T) {
 	}
 	kiosk.checkErrors("check-in")
 }
+
+// TestBrowserStaffMovesForCaller: a citizen phones and reads out the code
+// from her mail; the clerk finds the appointment by it (on another day than
+// today), moves it to a time she picks in the calendar, and the citizen's
+// link shows the new time. The day list shows other days too.
+func TestBrowserStaffMovesForCaller(t *testing.T) {
+	t.Parallel()
+	s := startBrowserServer(t)
+	appt := browserBookOn(t, s, "fundsache", "Olga Anrufer", "2026-12-04")
+	staff := newTab(t, s.URL)
+	staff.open("/staff")
+	staff.loginForm("admin", browserAdminPassword)
+	staff.waitFor(`#appt-listing[data-listing="date:2026-12-02"]`)
+	if got := staff.text("#appt-listing"); !strings.Contains(got, "2. Dezember 2026") {
+		t.Errorf("listing %q: not today's", got)
+	}
+	if staff.nodeCount(`#appointments tr[data-code="`+appt.Appointment.Code+`"]`) != 0 {
+		t.Error("an appointment of 4 December is in today's list")
+	}
+
+	spoken := strings.ToLower(strings.Replace(appt.Appointment.Code, "-", " ", 1))
+	staff.typeInto("#appt-code", spoken)
+	staff.click(`#appt-code-form button[type="submit"]`)
+	staff.waitFor(`#appt-listing[data-listing="code:` + appt.Appointment.Code + `"]`)
+	row := `#appointments tr[data-code="` + appt.Appointment.Code + `"]`
+	staff.waitFor(row)
+	if got := staff.text(row); !strings.Contains(got, "Olga Anrufer") || !strings.Contains(got, "4.12.2026") {
+		t.Errorf("found row %q, want her name and the day", got)
+	}
+	staff.checkAxe("staff appointments found by code")
+
+	staff.click(row + ` button.appt-move`)
+	staff.waitVisible("#move-box")
+	if got := evalJS[string](staff, `document.activeElement.id`); got != "h-move" {
+		t.Errorf("focus on %q after opening the move, want its heading", got)
+	}
+	if got := staff.text("#h-move"); !strings.Contains(got, appt.Appointment.Code) || !strings.Contains(got, "Olga Anrufer") {
+		t.Errorf("move heading %q", got)
+	}
+	staff.click(`#move-calendar .calendar button[data-date="2026-12-07"]`)
+	staff.click(`#move-calendar .slots button`)
+	staff.waitVisible("#move-confirm")
+	if got := evalJS[string](staff, `document.activeElement.id`); got != "move-submit" {
+		t.Errorf("focus on %q after choosing a time, want the move button", got)
+	}
+	staff.checkAxe("staff move with calendar")
+	staff.screenshot("staff-move-de")
+	staff.click("#move-submit")
+	staff.waitFor(`#move-box[hidden]`)
+	staff.waitFor(row + `[data-start^="2026-12-07T"]`)
+	if got := staff.text(row); !strings.Contains(got, "7.12.2026") {
+		t.Errorf("row after the move %q, want 7 December", got)
+	}
+	if _, start := browserAppointment(t, s, appt.Token); !strings.HasPrefix(start, "2026-12-07T") {
+		t.Errorf("the citizen's link shows %s, want 7 December", start)
+	}
+
+	// The day list of 7 December has her now.
+	staff.setField("#appt-day", "2026-12-07")
+	staff.click(`#appt-day-form button[type="submit"]`)
+	staff.waitFor(`#appt-listing[data-listing="date:2026-12-07"]`)
+	staff.waitFor(`#appointments tr[data-code="` + appt.Appointment.Code + `"]`)
+	if got := staff.text("#appt-listing"); !strings.Contains(got, "7. Dezember 2026") {
+		t.Errorf("listing %q, want 7 December", got)
+	}
+	staff.checkErrors("staff move")
+}

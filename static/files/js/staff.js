@@ -1,10 +1,14 @@
 // Staff console (/staff): sign in, choose office, counter and services, call
 // the next ticket and act on it; the live queue and today's appointments.
-import { api, t, el, put, setupPage, setTimeZone, fmtTime, announce, showError } from './app.js';
+import { api, t, el, put, setupPage, setTimeZone, fmtDate, fmtTime, announce, showError } from './app.js';
 import { session, staffNav, userOffices, userBar } from './staffauth.js';
+import { Picker } from './calendar.js';
 
 const PREF = 'rathaus.staff.';
 let office, counter, current = null, stream = null, refreshTimer = 0;
+// listing is what the appointment list shows: { date } (YYYY-MM-DD; '' is
+// the office's today) or { code }; moving is the appointment being moved.
+let listing = { date: '' }, moving = null, moveSlot = null;
 const $ = (id) => document.getElementById(id);
 const staffBase = () => `/api/v1/staff/offices/${office.id}`;
 
@@ -87,18 +91,25 @@ function refreshSoon() {
   refreshTimer = window.setTimeout(() => refreshQueue().catch(() => {}), 250);
 }
 
-// cancelCell offers to cancel an active appointment for a citizen who asked
-// the office (by phone, at the counter): one click asks, a second one does it.
-function cancelCell(a) {
+// actionsCell offers, for an active appointment of a citizen who asked the
+// office (by phone, at the counter), to move it or to cancel it: one click
+// asks to cancel, a second one does it.
+function actionsCell(a) {
   const cell = el('td', {});
-  if (a.status !== 'confirmed' && a.status !== 'unverified') return cell;
-  const ask = () => put(cell, el('button', { type: 'button', class: 'appt-cancel', 'data-id': a.id,
+  if (a.status !== 'confirmed' && a.status !== 'unverified') return cell; // the server refuses those that are over
+  const box = el('div', { class: 'row-actions' });
+  const move = el('button', { type: 'button', class: 'secondary appt-move', 'data-id': a.id,
+    'aria-label': t('staff.move_appt_label', { code: a.code }), text: t('staff.move_appt'), onclick: () => moveOpen(a) });
+  const cancel = el('span', {});
+  box.append(move, cancel);
+  cell.append(box);
+  const ask = () => put(cancel, el('button', { type: 'button', class: 'appt-cancel', 'data-id': a.id,
     'aria-label': t('staff.cancel_appt_label', { code: a.code }), text: t('staff.cancel_appt'), onclick: confirmNow }));
   function confirmNow() {
-    put(cell, el('span', { text: t('staff.cancel_appt_confirm') + ' ' }),
+    put(cancel, el('span', { text: t('staff.cancel_appt_confirm') + ' ' }),
       el('button', { type: 'button', class: 'appt-cancel-yes', text: t('staff.cancel_appt_yes'), onclick: cancelNow }),
-      el('button', { type: 'button', class: 'appt-cancel-no', text: t('staff.cancel_appt_no'), onclick: () => { ask(); cell.querySelector('button').focus(); } }));
-    cell.querySelector('.appt-cancel-no').focus();
+      el('button', { type: 'button', class: 'appt-cancel-no', text: t('staff.cancel_appt_no'), onclick: () => { ask(); cancel.querySelector('button').focus(); } }));
+    cancel.querySelector('.appt-cancel-no').focus();
   }
   async function cancelNow(ev) {
     ev.currentTarget.disabled = true; // one request, however often it is clicked
@@ -106,18 +117,59 @@ function cancelCell(a) {
       await api('POST', `${staffBase()}/appointments/${encodeURIComponent(a.id)}/cancel`);
     } catch (e) { showError(e); ask(); return; }
     announce(t('staff.cancelled_appt', { code: a.code }));
-    $('appointments').closest('.table-wrap').focus(); // the row's buttons go away
+    $('appointments-wrap').focus(); // the row's buttons go away
     loadAppointments().catch(() => {}); // the next refresh shows it if this one fails
   }
   ask();
   return cell;
 }
 
+function moveOpen(a) {
+  moving = a;
+  moveSlot = null;
+  $('h-move').textContent = t('staff.move_heading', { code: a.code, name: a.name });
+  $('move-confirm').hidden = true;
+  $('move-box').hidden = false;
+  $('h-move').focus();
+  new Picker($('move-calendar'), office.id, a.service, (s) => {
+    moveSlot = s;
+    $('move-chosen').textContent = t('staff.move_to', { date: fmtDate(s.start), time: fmtTime(s.start) });
+    $('move-confirm').hidden = false;
+    $('move-submit').focus();
+  }).show().catch(showError);
+}
+
+function moveClose() {
+  moving = null;
+  $('move-box').hidden = true;
+  put($('move-calendar'));
+  $('appointments-wrap').focus();
+}
+
+async function moveSubmit(ev) {
+  if (!moving || !moveSlot) return;
+  const btn = ev.currentTarget;
+  btn.disabled = true; // one request, however often it is clicked
+  try {
+    const res = await api('POST', `${staffBase()}/appointments/${encodeURIComponent(moving.id)}/reschedule`, { start: moveSlot.start });
+    const a = res.appointment;
+    if (listing.code && a.code !== listing.code) listing = { code: a.code }; // the new day had the code: it got another
+    moveClose();
+    announce(t('staff.moved_appt', { code: a.code, date: fmtDate(a.start), time: fmtTime(a.start) }));
+    await loadAppointments();
+  } catch (e) { showError(e); } finally { btn.disabled = false; }
+}
+
 async function loadAppointments() {
-  const res = await api('GET', `${staffBase()}/appointments`);
-  const rows = res.appointments.map((a) => el('tr', { 'data-code': a.code, 'data-status': a.status },
-    el('td', { text: `${fmtTime(a.start)}–${fmtTime(a.end)}` }), el('td', { text: a.code }), el('td', { text: serviceName(a.service) }),
-    el('td', { text: a.name }), el('td', { text: t('status.' + a.status) }), cancelCell(a)));
+  const q = listing.code ? `?code=${encodeURIComponent(listing.code)}` : (listing.date ? `?date=${listing.date}` : '');
+  const res = await api('GET', `${staffBase()}/appointments${q}`);
+  if (res.date) $('appt-day').value = res.date;
+  $('appt-listing').textContent = res.code ? t('staff.listing_code', { code: res.code }) : t('staff.listing_day', { date: fmtDate(res.date) });
+  $('appt-listing').dataset.listing = res.code ? 'code:' + res.code : 'date:' + res.date;
+  const when = (a) => (res.code ? fmtDate(a.start, { weekday: 'short', day: 'numeric', month: 'numeric', year: 'numeric' }) + ' ' : '') + `${fmtTime(a.start)}–${fmtTime(a.end)}`;
+  const rows = res.appointments.map((a) => el('tr', { 'data-code': a.code, 'data-status': a.status, 'data-id': a.id, 'data-start': a.start },
+    el('td', { text: when(a) }), el('td', { text: a.code }), el('td', { text: serviceName(a.service) }),
+    el('td', { text: a.name }), el('td', { text: t('status.' + a.status) }), actionsCell(a)));
   put($('appointments'), rows);
   $('appointments-empty').hidden = rows.length > 0;
 }
@@ -183,5 +235,17 @@ setupPage('staff.title', async () => {
   $('call-next').addEventListener('click', callNext);
   for (const b of document.querySelectorAll('[data-action]')) b.addEventListener('click', () => act(b.dataset.action));
   $('transfer-form').addEventListener('submit', (ev) => { ev.preventDefault(); act('transfer'); });
+  $('appt-day-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    listing = { date: $('appt-day').value };
+    loadAppointments().catch(showError);
+  });
+  $('appt-code-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    listing = { code: $('appt-code').value.trim() };
+    loadAppointments().catch(showError);
+  });
+  $('move-submit').addEventListener('click', moveSubmit);
+  $('move-close').addEventListener('click', moveClose);
   $('console').hidden = false;
 }, { nav: staffNav, home: '/staff' });
