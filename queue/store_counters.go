@@ -140,9 +140,9 @@ func (s *redisStore) counters(ctx context.Context, office string) ([]Counter, er
 		return nil, store.Wrap("queue.counters", err)
 	}
 	out := make([]Counter, 0, len(all))
-	for _, raw := range all {
-		var c Counter
-		if err := json.Unmarshal([]byte(raw), &c); err != nil {
+	for id, raw := range all {
+		c, err := s.ctrCache.decode(office, id, raw) // the staff console reads them after every event
+		if err != nil {
 			return nil, fmt.Errorf("queue.counters: %w", err)
 		}
 		out = append(out, c)
