@@ -11,6 +11,9 @@ type Metrics struct {
 	Reclaimed    *prometheus.CounterVec
 	Dropped      *prometheus.CounterVec
 	Backlog      *prometheus.GaugeVec
+	// LastProgress is when each office's worker last got on (see
+	// Worker.Progress), as a Unix time: alert on time() - it > 300.
+	LastProgress *prometheus.GaugeVec
 }
 
 // NewMetrics creates the outbox metrics and registers them with reg (nil: not registered).
@@ -28,9 +31,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Dropped:      counter("dropped_total", "Referenced mails not sent because their record was deleted or a later change superseded them."),
 		Backlog: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "rathaus", Subsystem: "notify",
 			Name: "backlog", Help: "Mails waiting in the outbox or for a retry."}, []string{"office"}),
+		LastProgress: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "rathaus", Subsystem: "notify",
+			Name: "last_progress_timestamp_seconds", Help: "When this process's outbox worker of the office last got on: started, finished a pass (every few seconds when idle) or handled a mail."}, []string{"office"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Sent, m.Failed, m.Retried, m.DeadLettered, m.Reclaimed, m.Dropped, m.Backlog)
+		reg.MustRegister(m.Sent, m.Failed, m.Retried, m.DeadLettered, m.Reclaimed, m.Dropped, m.Backlog, m.LastProgress)
 	}
 	return m
 }

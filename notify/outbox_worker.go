@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -91,6 +92,11 @@ type Worker struct {
 	done    chan struct{}
 	stop    sync.Once
 	cancel  context.CancelFunc
+	// progress is when the worker last got on (Unix ns, wall time): started,
+	// finished a pass, or handled an entry. A worker stuck in a send or a
+	// store call stops moving it (see Progress).
+	progress     atomic.Int64
+	lastProgress prometheus.Gauge
 }
 
 // NewWorker returns a worker for cfg.Office.
@@ -101,13 +107,33 @@ func NewWorker(rdb redis.UniversalClient, cfg WorkerConfig) *Worker {
 		c.WithLabelValues(cfg.Office)
 	}
 	m.Backlog.WithLabelValues(cfg.Office)
-	return &Worker{cfg: cfg, st: &outboxStore{rdb: rdb, office: cfg.Office}, cursor: "0-0", done: make(chan struct{})}
+	return &Worker{cfg: cfg, st: &outboxStore{rdb: rdb, office: cfg.Office}, cursor: "0-0", done: make(chan struct{}),
+		lastProgress: m.LastProgress.WithLabelValues(cfg.Office)}
+}
+
+// Progress is when the worker last got on: it started, finished a pass
+// (an empty one too, every Block at the latest) or handled an entry (sent,
+// retried or dead-lettered it). Zero before Start. A worker whose progress is
+// older than the longest send and store call is stuck; ClaimIdle later,
+// other workers take its entries over.
+func (w *Worker) Progress() time.Time {
+	if ns := w.progress.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}
+
+func (w *Worker) markProgress() {
+	now := time.Now() // wall time even under a simulated clock: it measures being stuck
+	w.progress.Store(now.UnixNano())
+	w.lastProgress.Set(float64(now.UnixNano()) / 1e9)
 }
 
 // Start runs the worker in a goroutine counted by wg until Shutdown.
 func (w *Worker) Start(wg *sync.WaitGroup) {
 	ctx, cancel := context.WithCancel(context.Background())
 	w.cancel = cancel
+	w.markProgress()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -141,6 +167,7 @@ func (w *Worker) loop(ctx context.Context) {
 			w.cfg.Log.Warn("notify: outbox pass failed", "office", w.cfg.Office, "err", err)
 			wait, pause = pause, min(pause*2, 10*time.Second)
 		case err == nil:
+			w.markProgress()
 			pause = 200 * time.Millisecond
 			if n == 0 && w.cfg.Block < 0 {
 				wait = time.Second
@@ -232,6 +259,7 @@ func (w *Worker) handleAll(ctx context.Context, entries []entry, takenOver bool)
 		if err := w.handle(ctx, e, r); err != nil {
 			return i, err
 		}
+		w.markProgress()
 	}
 	return len(entries), nil
 }

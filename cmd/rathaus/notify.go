@@ -6,9 +6,12 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/rathaus/rathaus/booking"
+	"github.com/rathaus/rathaus/internal/config"
 	"github.com/rathaus/rathaus/notify"
 )
 
@@ -23,6 +26,7 @@ func (a *app) startNotify(ctx context.Context, wg *sync.WaitGroup) {
 	mailer, err := a.newMailer()
 	if err != nil {
 		a.log.Error("notify: mails cannot be sent", "err", err)
+		a.outbox.Store(&outboxState{err: err})
 		return
 	}
 	consumer := instanceName()
@@ -47,6 +51,7 @@ func (a *app) startNotify(ctx context.Context, wg *sync.WaitGroup) {
 	for _, w := range workers {
 		w.Start(wg)
 	}
+	a.outbox.Store(&outboxState{workers: workers, offices: officeIDs(a.offices.Offices)})
 	sched.Start(wg)
 	wg.Add(1)
 	go func() {
@@ -58,6 +63,53 @@ func (a *app) startNotify(ctx context.Context, wg *sync.WaitGroup) {
 		}
 		_ = mailer.Close() // QUIT on the kept SMTP connections (a send still running may use one more)
 	}()
+}
+
+// defaultOutboxStall is how long an outbox worker may go without progress
+// before /readyz reports it stuck: far longer than a send (SMTP steps time out
+// after 30 s) or an idle read (2 s), and as long as other workers wait before
+// they take its mails over.
+const defaultOutboxStall = 5 * time.Minute
+
+// outboxState is this process's mail sending as /readyz sees it: the workers
+// (one per office, offices[i] is workers[i]'s), or why there are none.
+type outboxState struct {
+	workers []*notify.Worker
+	offices []string
+	err     error
+}
+
+// outboxHealth says whether this process's mail sending gets on: "" when
+// the process sends no mail (role web), else "ok" or what is wrong; ok is
+// false when it is wrong.
+func (a *app) outboxHealth() (status string, ok bool) {
+	st := a.outbox.Load()
+	switch {
+	case a.cfg.Role == config.RoleWeb:
+		return "", true
+	case st == nil:
+		return "starting", true
+	case st.err != nil:
+		return "no mailer: " + st.err.Error(), false
+	}
+	var stuck []string
+	for i, w := range st.workers {
+		if age := time.Since(w.Progress()); age > a.outboxStall {
+			stuck = append(stuck, fmt.Sprintf("%s (%s)", st.offices[i], age.Round(time.Second)))
+		}
+	}
+	if len(stuck) > 0 {
+		return "stuck: no progress in " + strings.Join(stuck, ", "), false
+	}
+	return "ok", true
+}
+
+func officeIDs(os []*booking.Office) []string {
+	ids := make([]string, len(os))
+	for i, o := range os {
+		ids[i] = o.ID
+	}
+	return ids
 }
 
 func (a *app) newMailer() (*notify.Mailer, error) {

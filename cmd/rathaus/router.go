@@ -93,7 +93,20 @@ func (a *app) handleReadyz(c *gin.Context) {
 		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "store": "evicting"})
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"status": "ready", "store": string(a.store.Mode), "embedded": a.store.Embedded})
+	body := gin.H{"status": "ready", "store": string(a.store.Mode), "embedded": a.store.Embedded}
+	outbox, ok := a.outboxHealth()
+	if outbox != "" {
+		body["outbox"] = outbox
+	}
+	// A worker whose mail sending is stuck is not ready; a process that also
+	// serves citizens stays ready for them (its metrics and log tell).
+	if !ok && a.cfg.Role == config.RoleWorker {
+		body["status"] = "unavailable"
+		c.Header("Retry-After", "60")
+		c.JSON(http.StatusServiceUnavailable, body)
+		return
+	}
+	c.JSON(http.StatusOK, body)
 }
 
 // handleOpenAPI handles GET /api/v1/openapi.json.

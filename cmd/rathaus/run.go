@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -37,6 +38,10 @@ type Options struct {
 	OnListen func(addr string)
 	// LogOutput receives the logs (default stderr).
 	LogOutput io.Writer
+	// OutboxStallAfter is how long an outbox worker may go without progress
+	// before /readyz reports it stuck (default 5 minutes, the time after which
+	// other workers take its mails over).
+	OutboxStallAfter time.Duration
 }
 
 // app is everything Run wires together.
@@ -58,6 +63,11 @@ type app struct {
 	pacer *load.Pacer
 	// storeEvicts is set while a Redis checked after the start may evict keys.
 	storeEvicts atomic.Bool
+	// outbox is this process's mail sending, for /readyz (nil: none, role web).
+	outbox atomic.Pointer[outboxState]
+	// outboxStall is how long a worker may go without progress before
+	// /readyz calls it stuck (Options.OutboxStallAfter).
+	outboxStall time.Duration
 }
 
 // Run starts rathaus and blocks until ctx is cancelled, then shuts down in
@@ -215,7 +225,8 @@ func newApp(cfg config.Config, opts Options) (*app, error) {
 	return &app{cfg: cfg, log: log, clock: clk, store: st, offices: dir, bookings: bookings,
 		meter: meter, pacer: &load.Pacer{Meter: meter, Paused: paused},
 		auth: auth.NewService(st.Client, clk, log), reg: reg, limiter: ratelimit.New(st.Client, clk, secret, reg),
-		pow: pow.New(secret, st.Client, clk), audit: audit.New(st.Client, clk), queue: q}, nil
+		pow: pow.New(secret, st.Client, clk), audit: audit.New(st.Client, clk), queue: q,
+		outboxStall: cmp.Or(opts.OutboxStallAfter, defaultOutboxStall)}, nil
 }
 
 func loadOffices(cfg config.Config) ([]*booking.Office, error) {
