@@ -395,7 +395,11 @@ func (s *Bookings) closureCancels(o *Office, c Closure, inside []Appointment, sn
 			m.Alternatives = append(m.Alternatives, notify.Alternative{Start: t, End: t.Add(svc.Duration()),
 				RebookURL: s.manageURL(a.Token) + "?rebook=" + url.QueryEscape(t.Format(time.RFC3339))})
 		}
-		out = append(out, closureCancel{appt: a, release: a.Start.After(now), msg: &m})
+		cc := closureCancel{appt: a, release: a.Start.After(now), msg: &m}
+		if a.Email == "" {
+			cc.msg = nil // booked by staff for a caller without an address: the office calls (the day list has the phone)
+		}
+		out = append(out, cc)
 	}
 	return out
 }

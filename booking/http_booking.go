@@ -34,6 +34,7 @@ func (h *HTTP) registerBooking(api *gin.RouterGroup) {
 func (h *HTTP) registerStaff(api *gin.RouterGroup, guard ...gin.HandlerFunc) {
 	staff := api.Group("/staff/offices/:office", guard...)
 	staff.GET("/appointments", h.handleStaffDay)
+	staff.POST("/appointments", h.handleStaffBook)
 	staff.POST("/appointments/:id/cancel", h.handleStaffCancel)
 	staff.POST("/appointments/:id/reschedule", h.handleStaffReschedule)
 }
@@ -162,7 +163,7 @@ type AppointmentJSON struct {
 	Start   string `json:"start"`
 	End     string `json:"end"`
 	Name    string `json:"name"`
-	Email   string `json:"email"`
+	Email   string `json:"email,omitempty"` // empty only when staff booked for a caller without an address
 	Phone   string `json:"phone,omitempty"`
 	Locale  string `json:"locale"`
 	// VerifyBy is the deadline of an unverified appointment.
@@ -399,6 +400,29 @@ func (h *HTTP) handleStaffCancel(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"appointment": staffAppointmentJSON{AppointmentJSON: toAppointmentJSON(a), ID: a.ID}})
+}
+
+// handleStaffBook handles POST /api/v1/staff/offices/:office/appointments:
+// the office books for a citizen who asked (see Bookings.BookByStaff).
+func (h *HTTP) handleStaffBook(c *gin.Context) {
+	o, ok := h.office(c)
+	if !ok {
+		return
+	}
+	var req bookRequestJSON
+	if err := httpx.DecodeJSON(c, &req); err != nil {
+		httpx.Error(c, err)
+		return
+	}
+	b, err := h.bookings.BookByStaff(c.Request.Context(), o.ID, BookRequest{Service: req.Service, Start: req.Start, Name: req.Name,
+		Email: req.Email, Phone: req.Phone, Locale: req.Locale}, httpx.Lang(c))
+	if err != nil {
+		httpx.Error(c, err)
+		return
+	}
+	c.Header("Location", "/api/v1/appointments/"+b.Token)
+	c.JSON(http.StatusCreated, gin.H{"appointment": staffAppointmentJSON{AppointmentJSON: toAppointmentJSON(b.Appointment), ID: b.Appointment.ID},
+		"token": b.Token, "manage_url": b.ManageURL, "ics_url": b.ICSURL})
 }
 
 // handleStaffReschedule handles POST

@@ -528,3 +528,90 @@ func TestHTTPStaffReschedule(t *testing.T) {
 		}
 	})
 }
+
+// TestHTTPStaffBook: a clerk books for callers. Without an e-mail address a
+// phone number is needed; such appointments get no mail of any kind
+// (confirmation, move, cancellation, closure) and no e-mail limit, while a
+// caller who gives an address gets the confirmation as online. The citizen
+// form still needs an address.
+func TestHTTPStaffBook(t *testing.T) {
+	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
+		s := newTestServer(t, st)
+		ctx := context.Background()
+		clerkToken, elsewhere := s.staffLogins(t)
+		clerk := s.WithBearer(clerkToken)
+		const path = "/api/v1/staff/offices/test/appointments"
+		caller := func(start string) map[string]any {
+			return map[string]any{"service": "short", "start": start, "name": "Otto Ohnemail", "phone": "04152 130 77"}
+		}
+		s.Post(t, path, caller("2026-10-05T10:00:00+02:00")).WantError(t, 401, "unauthenticated")
+		s.WithBearer(elsewhere).Post(t, path, caller("2026-10-05T10:00:00+02:00")).WantError(t, 403, "forbidden")
+		noContact := caller("2026-10-05T10:00:00+02:00")
+		delete(noContact, "phone")
+		clerk.Post(t, path, noContact).WantError(t, 422, "contact_required")
+		bad := caller("2026-10-05T10:00:00+02:00")
+		bad["email"] = "not-an-address"
+		clerk.Post(t, path, bad).WantError(t, 422, "invalid_email")
+		citizen := caller("2026-10-05T10:00:00+02:00")
+		s.Unchecked().Post(t, "/api/v1/offices/test/appointments", citizen).WantError(t, 422, "invalid_email")
+
+		// Three appointments without an address: more than the e-mail limit (2).
+		var ids []string
+		for i, start := range []string{"2026-10-05T10:00:00+02:00", "2026-10-05T10:30:00+02:00", "2026-10-06T10:00:00+02:00"} {
+			var out struct {
+				Appointment struct{ ID, Status, Email, Phone, Code string }
+				Token       string
+			}
+			clerk.Post(t, path, caller(start)).Want(t, 201).Decode(t, &out)
+			if out.Appointment.Status != StatusConfirmed || out.Appointment.Email != "" || out.Appointment.Phone != "04152 130 77" ||
+				out.Token == "" || out.Appointment.ID == "" {
+				t.Fatalf("staff booking %d answered %+v", i, out)
+			}
+			ids = append(ids, out.Appointment.ID)
+		}
+		if kinds := outboxKinds(t, st.Client, "test"); len(kinds) != 0 {
+			t.Fatalf("bookings without an address queued mails: %v", kinds)
+		}
+		var withMail struct{ Appointment struct{ ID, Email string } }
+		given := caller("2026-10-06T10:30:00+02:00")
+		given["email"] = "otto@example.org"
+		clerk.Post(t, path, given).Want(t, 201).Decode(t, &withMail)
+		if kinds := outboxKinds(t, st.Client, "test"); !slices.Equal(kinds, []string{notify.KindConfirmation}) {
+			t.Fatalf("a staff booking with an address queued %v, want one confirmation", kinds)
+		}
+
+		// Moved and cancelled by staff: no mail either (the reference the
+		// move queues resolves to nothing), and the other's mail still goes.
+		clerk.Post(t, path+"/"+ids[0]+"/reschedule", map[string]string{"start": "2026-10-07T10:00:00+02:00"}).Want(t, 200)
+		clerk.Post(t, path+"/"+ids[1]+"/cancel", nil).Want(t, 200)
+		for _, id := range ids[:2] {
+			for _, kind := range []string{notify.KindReschedule, notify.KindCancellation, notify.KindReminder} {
+				if _, ok, err := s.bookings.Resolve(ctx, "test", notify.Ref{Kind: kind, Subject: id, Seq: 1}); err != nil || ok {
+					t.Errorf("a %s mail for %s without an address resolved (ok %v, err %v)", kind, id, ok, err)
+				}
+			}
+		}
+		if _, ok, err := s.bookings.Resolve(ctx, "test", notify.Ref{Kind: notify.KindConfirmation, Subject: withMail.Appointment.ID}); err != nil || !ok {
+			t.Errorf("the caller with an address gets no confirmation (ok %v, err %v)", ok, err)
+		}
+
+		// A closure over the third tells nobody by mail: the office calls.
+		if err := s.authSvc.SetUser(ctx, "chef", auth.RoleAdmin, []string{"test"}, "admin password 123"); err != nil {
+			t.Fatal(err)
+		}
+		var login struct{ Token string }
+		s.Post(t, "/api/v1/auth/login", map[string]any{"username": "chef", "password": "admin password 123"}).Want(t, 200).Decode(t, &login)
+		before := len(outboxKinds(t, st.Client, "test"))
+		var pub struct {
+			Affected int `json:"affected_appointments"`
+		}
+		s.WithBearer(login.Token).Post(t, "/api/v1/admin/offices/test/closures", map[string]any{"from": "2026-10-06", "until": "2026-10-06",
+			"title": "Betriebsausflug"}).Want(t, 201).Decode(t, &pub)
+		if pub.Affected != 2 {
+			t.Fatalf("closure affected %d, want 2 (one without an address, one with)", pub.Affected)
+		}
+		if got := outboxKinds(t, st.Client, "test")[before:]; !slices.Equal(got, []string{notify.KindClosure}) {
+			t.Fatalf("the closure queued %v, want one closure mail (for the caller with an address)", got)
+		}
+	})
+}

@@ -213,6 +213,9 @@ func (s *Bookings) ResolveAll(ctx context.Context, office string, refs []notify.
 // resolved builds r's mail from its appointment a as it is at now; ok is
 // false when the mail is no longer needed.
 func (s *Bookings) resolved(o *Office, a Appointment, r notify.Ref, now time.Time) (notify.Message, bool) {
+	if a.Email == "" {
+		return notify.Message{}, false // booked by staff for a caller without an address: nobody to mail
+	}
 	var ok bool
 	switch r.Kind {
 	case notify.KindConfirmation:

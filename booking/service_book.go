@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/rathaus/rathaus/internal/apperr"
@@ -228,6 +229,26 @@ type Idempotency struct {
 // Book books an appointment atomically. lang is the request's language, the
 // default for the appointment's locale.
 func (s *Bookings) Book(ctx context.Context, officeID string, req BookRequest, lang string, idem *Idempotency) (Booked, error) {
+	return s.book(ctx, officeID, req, lang, idem, false)
+}
+
+// BookByStaff books for a citizen who asked the office (by phone, at the
+// counter) by the citizen's rules, with two differences: the e-mail address
+// may be left out when a phone number is given — the citizen then gets no
+// mail, and the office calls if a closure affects the appointment — and the
+// appointment is confirmed at once, also where the office asks citizens to
+// confirm their address. The staff request is audited.
+func (s *Bookings) BookByStaff(ctx context.Context, officeID string, req BookRequest, lang string) (Booked, error) {
+	req.Hold = ""
+	return s.book(ctx, officeID, req, lang, nil, true)
+}
+
+// ErrContactRequired refuses a staff booking without any way to reach the citizen.
+var ErrContactRequired = apperr.Invalid("phone", "contact_required",
+	"Ohne E-Mail-Adresse brauchen wir eine Telefonnummer, um bei einer Schließung Bescheid zu geben.",
+	"Without an e-mail address a phone number is needed, to tell the citizen about a closure.")
+
+func (s *Bookings) book(ctx context.Context, officeID string, req BookRequest, lang string, idem *Idempotency, byStaff bool) (Booked, error) {
 	o, svc, err := s.lookup(officeID, req.Service)
 	if err != nil {
 		return Booked{}, err
@@ -236,11 +257,16 @@ func (s *Bookings) Book(ctx context.Context, officeID string, req BookRequest, l
 	if a.Name, err = cleanName(req.Name); err != nil {
 		return Booked{}, err
 	}
-	if a.Email, err = cleanEmail(req.Email); err != nil {
-		return Booked{}, err
+	if !byStaff || strings.TrimSpace(req.Email) != "" {
+		if a.Email, err = cleanEmail(req.Email); err != nil {
+			return Booked{}, err
+		}
 	}
 	if a.Phone, err = cleanPhone(req.Phone); err != nil {
 		return Booked{}, err
+	}
+	if a.Email == "" && a.Phone == "" {
+		return Booked{}, ErrContactRequired
 	}
 	if a.Locale, err = cleanLocale(req.Locale, lang); err != nil {
 		return Booked{}, err
@@ -252,7 +278,7 @@ func (s *Bookings) Book(ctx context.Context, officeID string, req BookRequest, l
 	a.Token, a.ID = newToken(o.ID)
 	fresh := false // the first try may start from the closures last read
 	for range maxRetries {
-		res, b, err := s.tryBook(ctx, o, svc, t, a, req.Hold, idem, fresh)
+		res, b, err := s.tryBook(ctx, o, svc, t, a, req.Hold, idem, fresh, byStaff)
 		if err != nil || res == "ok" {
 			return b, err
 		}
@@ -264,7 +290,7 @@ func (s *Bookings) Book(ctx context.Context, officeID string, req BookRequest, l
 // tryBook makes one attempt. Unless fresh, it starts from the closures last
 // read (the script refuses with "closures_changed" if they are stale), so
 // that a booking is one round trip to Redis.
-func (s *Bookings) tryBook(ctx context.Context, o *Office, svc Service, t time.Time, a Appointment, hold string, idem *Idempotency, fresh bool) (string, Booked, error) {
+func (s *Bookings) tryBook(ctx context.Context, o *Office, svc Service, t time.Time, a Appointment, hold string, idem *Idempotency, fresh, byStaff bool) (string, Booked, error) {
 	now := s.clock.Now()
 	snap, cached := s.st.cachedClosures(o.ID)
 	if fresh || !cached {
@@ -287,7 +313,7 @@ func (s *Bookings) tryBook(ctx context.Context, o *Office, svc Service, t time.T
 	a.Code, a.Created, a.Changed = newCode(), now, now
 	a.Start, a.End, a.Date, a.Unit, a.Units = ref.start, ref.end, ref.date, ref.unit, ref.units
 	kind := notify.KindConfirmation
-	if o.ConfirmByEmail {
+	if o.ConfirmByEmail && !byStaff {
 		a.Status, a.VerifyBy, kind = StatusUnverified, now.Add(time.Duration(o.ConfirmMinutes)*time.Minute), notify.KindVerification
 	}
 	b := Booked{Appointment: a, Token: a.Token, ManageURL: s.manageURL(a.Token), ICSURL: s.icsURL(a.Token)}

@@ -90,6 +90,8 @@ func (s *Bookings) cancel(ctx context.Context, token, reason string) (Appointmen
 		switch {
 		case a.Status != StatusConfirmed:
 			// an unverified booking was never announced with an invite
+		case a.Email == "":
+			// booked by staff for a caller without an address
 		case reason == "erased":
 			// the record is deleted right after: the mail must carry its content
 			raw, err := json.Marshal(s.message(o, c, notify.KindCancellation, now))

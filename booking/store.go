@@ -178,11 +178,13 @@ local function add_seats(cap, ver, first, n, delta)
 end
 local function ends_of(key, field)
   local t = {}
+  if field == "" then return t end -- no address (booked by staff for a caller)
   local v = redis.call("HGET", key, field)
   if v then for x in string.gmatch(v, "%d+") do t[#t + 1] = x end end
   return t
 end
 local function ends_set(key, field, t)
+  if field == "" then return end
   if #t == 0 then redis.call("HDEL", key, field)
   else redis.call("HSET", key, field, table.concat(t, ",")) end
 end
@@ -261,7 +263,7 @@ live[#live + 1] = ARGV[11]
 ends_set(KEYS[4], ARGV[10], live)
 redis.call("HSET", KEYS[2], unpack(ARGV, 20))
 redis.call("HINCRBY", KEYS[11], ARGV[19], 1)
-redis.call("XADD", KEYS[5], "*", "msg", ARGV[12])
+if ARGV[12] ~= "" then redis.call("XADD", KEYS[5], "*", "msg", ARGV[12]) end
 if tonumber(ARGV[15]) > 0 then redis.call("ZADD", KEYS[9], ARGV[15], ARGV[8]) end
 if ARGV[16] ~= "" then
   redis.call("HSET", KEYS[10], "state", "done", "status", "201", "response", ARGV[16])
@@ -301,7 +303,7 @@ func (s *redisStore) book(ctx context.Context, now time.Time, a bookArgs) (strin
 		closuresVerKey(o), holdKey(o, orDash(a.holdID)), holdsKey(o), unverifiedKey(o), idemK, dayVerKey(o), capVerKey(o)}
 	args := make([]any, 0, 19+2*18)
 	args = append(args, now.UnixMilli(), a.closuresVer, int(ap.Unit), ap.Units, a.seats,
-		"", ap.Code, ap.ID, a.emailLimit, emailField(ap.Email), ap.End.Unix(), a.outbox.Encode(),
+		"", ap.Code, ap.ID, a.emailLimit, emailField(ap.Email), ap.End.Unix(), outboxArg(ap, a.outbox),
 		a.holdID, holdMatch(ap.Date, ap.Unit, ap.Units, ap.Service), verifyBy,
 		string(a.idemResponse), idemTTL.Milliseconds(), ttlMillis(now, a.capExpiry), ap.Date.String())
 	args = ap.appendFields(args)
@@ -310,6 +312,15 @@ func (s *redisStore) book(ctx context.Context, now time.Time, a bookArgs) (strin
 		return "", store.Wrap("booking.book", err)
 	}
 	return res, nil
+}
+
+// outboxArg is the outbox entry of a booking: none for an appointment
+// without an e-mail address.
+func outboxArg(a Appointment, r notify.Ref) string {
+	if a.Email == "" {
+		return ""
+	}
+	return r.Encode()
 }
 
 func orDash(s string) string {

@@ -102,6 +102,9 @@ func cleanLocale(v, def string) (string, error) {
 // emailField is the form in which an address is indexed in emailsKey: 96
 // bits of its SHA-256 (a collision merely shares a limit), 16 characters.
 func emailField(email string) string {
+	if email == "" {
+		return "" // booked by staff without an address: not indexed, no limit
+	}
 	sum := sha256.Sum256([]byte(strings.ToLower(email)))
 	return base64.RawURLEncoding.EncodeToString(sum[:12])
 }

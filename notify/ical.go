@@ -109,12 +109,14 @@ func appointmentEvent(msg Message, method string, loc *time.Location) (*ical.Com
 		return nil, err
 	}
 	ev.Props.Set(org)
-	att := ical.NewProp(ical.PropAttendee)
-	att.Value = "mailto:" + msg.To
-	att.Params.Set(ical.ParamRole, "REQ-PARTICIPANT")
-	att.Params.Set(ical.ParamParticipationStatus, "ACCEPTED")
-	att.Params.Set(ical.ParamRSVP, "FALSE")
-	ev.Props.Set(att)
+	if msg.To != "" { // booked by staff for a caller without an address: no attendee to name
+		att := ical.NewProp(ical.PropAttendee)
+		att.Value = "mailto:" + msg.To
+		att.Params.Set(ical.ParamRole, "REQ-PARTICIPANT")
+		att.Params.Set(ical.ParamParticipationStatus, "ACCEPTED")
+		att.Params.Set(ical.ParamRSVP, "FALSE")
+		ev.Props.Set(att)
+	}
 	if method == MethodCancel {
 		ev.SetStatus(ical.EventCancelled)
 		return ev.Component, nil
