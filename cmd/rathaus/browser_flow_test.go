@@ -505,3 +505,60 @@ func TestBrowserStaffMovesForCaller(t *testing.T) {
 	}
 	staff.checkErrors("staff move")
 }
+
+// TestBrowserStaffBooksForCaller: a clerk books for a caller who has no
+// e-mail address: service, day and time in the calendar, then name and phone.
+// Leaving both name and contact out shows both errors at their fields; the
+// booking then shows the code to tell the caller, and the day's list has it.
+func TestBrowserStaffBooksForCaller(t *testing.T) {
+	t.Parallel()
+	s := startBrowserServer(t)
+	staff := newTab(t, s.URL)
+	staff.open("/staff")
+	staff.loginForm("admin", browserAdminPassword)
+	staff.waitFor(`#appt-listing[data-listing="date:2026-12-02"]`)
+	staff.click("#book-open")
+	staff.waitVisible("#book-box")
+	if got := evalJS[string](staff, `document.activeElement.id`); got != "h-book" {
+		t.Errorf("focus on %q after opening, want the heading", got)
+	}
+	staff.eval0(`(() => { const s = document.getElementById("book-service"); s.value = "fundsache"; s.dispatchEvent(new Event("change")); })()`)
+	staff.click(`#book-calendar .calendar button[data-date="2026-12-03"]`)
+	staff.click(`#book-calendar .slots button`)
+	staff.waitVisible("#staff-book-form")
+	if got := evalJS[string](staff, `document.activeElement.id`); got != "book-name" {
+		t.Errorf("focus on %q after choosing a time, want the name", got)
+	}
+	staff.click("#staff-book-submit")
+	staff.waitVisible("#book-errors")
+	for _, f := range []string{"book-name", "book-phone"} {
+		if got := evalJS[string](staff, `document.getElementById("`+f+`").getAttribute("aria-invalid")`); got != "true" {
+			t.Errorf("%s aria-invalid = %q after submitting it empty", f, got)
+		}
+	}
+	if got := staff.text("#book-phone-error"); !strings.Contains(got, "Telefonnummer") {
+		t.Errorf("phone error %q", got)
+	}
+	staff.checkAxe("staff booking form with errors")
+	staff.checkNarrow("staff booking form")
+	staff.typeInto("#book-name", "Gerda Telefon")
+	staff.typeInto("#book-phone", "04152 130 77")
+	staff.screenshot("staff-book-de")
+	staff.click("#staff-book-submit")
+	staff.waitVisible("#book-done")
+	code := evalJS[string](staff, `document.getElementById("book-done").dataset.code`)
+	if got := staff.text("#book-done"); len(code) != 7 || !strings.Contains(got, code) || !strings.Contains(got, "3. Dezember 2026") {
+		t.Fatalf("booked note %q (code %q)", got, code)
+	}
+	staff.waitFor(`#appt-listing[data-listing="date:2026-12-03"]`)
+	row := `#appointments tr[data-code="` + code + `"][data-status="confirmed"]`
+	staff.waitFor(row)
+	if got := staff.text(row); !strings.Contains(got, "Gerda Telefon") {
+		t.Errorf("row %q", got)
+	}
+	if evalJS[string](staff, `document.activeElement.id`) != "book-done" {
+		t.Errorf("focus on %q after booking, want the note with the code", evalJS[string](staff, `document.activeElement.id`))
+	}
+	staff.checkAxe("staff booked")
+	staff.checkErrors("staff booking")
+}

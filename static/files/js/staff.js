@@ -1,14 +1,15 @@
 // Staff console (/staff): sign in, choose office, counter and services, call
 // the next ticket and act on it; the live queue and today's appointments.
-import { api, t, el, put, setupPage, setTimeZone, fmtDate, fmtTime, announce, showError } from './app.js';
+import { api, ApiError, t, el, put, setupPage, setTimeZone, fmtDate, fmtTime, announce, showError } from './app.js';
 import { session, staffNav, userOffices, userBar } from './staffauth.js';
 import { Picker } from './calendar.js';
+import { fieldErrors } from './forms.js';
 
 const PREF = 'rathaus.staff.';
 let office, counter, current = null, stream = null, refreshTimer = 0;
 // listing is what the appointment list shows: { date } (YYYY-MM-DD; '' is
 // the office's today) or { code }; moving is the appointment being moved.
-let listing = { date: '' }, moving = null, moveSlot = null;
+let listing = { date: '' }, moving = null, moveSlot = null, bookSlot = null;
 const $ = (id) => document.getElementById(id);
 const staffBase = () => `/api/v1/staff/offices/${office.id}`;
 
@@ -124,7 +125,74 @@ function actionsCell(a) {
   return cell;
 }
 
+// bookOpen starts a booking for a caller: service, then a day and a time in
+// the calendar, then name and how to reach the person.
+function bookOpen() {
+  if (!$('move-box').hidden) moveClose(false); // one calendar at a time
+  $('book-done').hidden = true;
+  $('book-box').hidden = false;
+  put($('book-service'), office.services.map((s) => el('option', { value: s.id, text: s.name })));
+  bookPick();
+  $('h-book').focus();
+}
+
+function bookPick() {
+  bookSlot = null;
+  $('staff-book-form').hidden = true;
+  new Picker($('book-calendar'), office.id, $('book-service').value, (s) => {
+    bookSlot = s;
+    $('book-chosen').textContent = t('staff.book_at', { date: fmtDate(s.start), time: fmtTime(s.start) });
+    $('staff-book-form').hidden = false;
+    $('book-name').focus();
+  }).show().catch(showError);
+}
+
+function bookClose(focus = true) {
+  bookSlot = null;
+  $('book-box').hidden = true;
+  $('staff-book-form').hidden = true;
+  put($('book-calendar'));
+  if (focus) $('book-open').focus();
+}
+
+async function bookSubmit(ev) {
+  ev.preventDefault();
+  const form = ev.currentTarget;
+  const errors = fieldErrors(form, $('book-errors'));
+  errors.clear();
+  if (!bookSlot) return;
+  const body = { service: $('book-service').value, start: bookSlot.start, name: form.name.value.trim() };
+  if (form.phone.value.trim()) body.phone = form.phone.value.trim();
+  if (form.email.value.trim()) body.email = form.email.value.trim();
+  const missing = [];
+  if (!body.name) missing.push(['name', t('staff.name_required')]);
+  if (!body.phone && !body.email) missing.push(['phone', t('staff.contact_required')]);
+  if (missing.length) { errors.show(missing); return; }
+  const btn = $('staff-book-submit');
+  btn.disabled = true; // one request, however often it is clicked
+  try {
+    const res = await api('POST', `${staffBase()}/appointments`, body);
+    const a = res.appointment;
+    form.reset();
+    bookClose(false);
+    const done = $('book-done');
+    done.textContent = t('staff.booked_appt', { code: a.code, date: fmtDate(a.start), time: fmtTime(a.start) });
+    done.dataset.code = a.code;
+    done.hidden = false;
+    done.focus();
+    listing = { date: a.start.slice(0, 10) }; // the office's date of the new appointment
+    await loadAppointments();
+  } catch (e) {
+    if (e instanceof ApiError && e.field && form.elements[e.field]) errors.show([[e.field, e.message]]);
+    else errors.show([[null, e.message]]);
+    if (e instanceof ApiError && e.status === 409) bookPick(); // the time was taken meanwhile: choose again
+  } finally {
+    btn.disabled = false;
+  }
+}
+
 function moveOpen(a) {
+  if (!$('book-box').hidden) bookClose(false); // one calendar at a time
   moving = a;
   moveSlot = null;
   $('h-move').textContent = t('staff.move_heading', { code: a.code, name: a.name });
@@ -139,11 +207,11 @@ function moveOpen(a) {
   }).show().catch(showError);
 }
 
-function moveClose() {
+function moveClose(focus = true) {
   moving = null;
   $('move-box').hidden = true;
   put($('move-calendar'));
-  $('appointments-wrap').focus();
+  if (focus) $('appointments-wrap').focus();
 }
 
 async function moveSubmit(ev) {
@@ -246,6 +314,10 @@ setupPage('staff.title', async () => {
     loadAppointments().catch(showError);
   });
   $('move-submit').addEventListener('click', moveSubmit);
-  $('move-close').addEventListener('click', moveClose);
+  $('move-close').addEventListener('click', () => moveClose());
+  $('book-open').addEventListener('click', bookOpen);
+  $('book-service').addEventListener('change', bookPick);
+  $('staff-book-form').addEventListener('submit', bookSubmit);
+  $('book-close').addEventListener('click', () => bookClose());
   $('console').hidden = false;
 }, { nav: staffNav, home: '/staff' });
