@@ -70,6 +70,9 @@ type ClosureResult struct {
 	Affected     int
 	AffectedDays []DayCount
 	DryRun       bool
+	// ToCall are the affected appointments without an e-mail address (booked
+	// by staff for callers): nobody tells them but the office, by phone.
+	ToCall []Appointment
 }
 
 // maxClosureDays is the longest closure: a year.
@@ -320,6 +323,11 @@ func (s *Bookings) putClosure(ctx context.Context, o *Office, c Closure, dryRun 
 		}
 		inside := affected(o, c, appts, now)
 		res := ClosureResult{Closure: c, Affected: len(inside), AffectedDays: countByDay(inside), DryRun: dryRun}
+		for _, a := range inside {
+			if a.Email == "" {
+				res.ToCall = append(res.ToCall, a)
+			}
+		}
 		if dryRun {
 			return res, nil
 		}

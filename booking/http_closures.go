@@ -171,6 +171,9 @@ type closureResultJSON struct {
 	Affected     int            `json:"affected_appointments"`
 	AffectedDays []dayCountJSON `json:"affected_days"`
 	DryRun       bool           `json:"dry_run"`
+	// ToCall lists the affected appointments without an e-mail address: the
+	// office phones them.
+	ToCall []staffAppointmentJSON `json:"to_call"`
 }
 
 type dayCountJSON struct {
@@ -180,7 +183,7 @@ type dayCountJSON struct {
 
 func toResultJSON(r ClosureResult, o *Office, lang string) closureResultJSON {
 	out := closureResultJSON{Closure: toClosureJSON(r.Closure, o, lang, true), Affected: r.Affected, DryRun: r.DryRun,
-		AffectedDays: []dayCountJSON{}}
+		AffectedDays: []dayCountJSON{}, ToCall: staffList(r.ToCall)}
 	for _, d := range r.AffectedDays {
 		out.AffectedDays = append(out.AffectedDays, dayCountJSON{Date: d.Date.String(), Count: d.Count})
 	}

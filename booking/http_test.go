@@ -603,12 +603,16 @@ func TestHTTPStaffBook(t *testing.T) {
 		s.Post(t, "/api/v1/auth/login", map[string]any{"username": "chef", "password": "admin password 123"}).Want(t, 200).Decode(t, &login)
 		before := len(outboxKinds(t, st.Client, "test"))
 		var pub struct {
-			Affected int `json:"affected_appointments"`
+			Affected int                                       `json:"affected_appointments"`
+			ToCall   []struct{ ID, Name, Phone, Start string } `json:"to_call"`
 		}
 		s.WithBearer(login.Token).Post(t, "/api/v1/admin/offices/test/closures", map[string]any{"from": "2026-10-06", "until": "2026-10-06",
 			"title": "Betriebsausflug"}).Want(t, 201).Decode(t, &pub)
 		if pub.Affected != 2 {
 			t.Fatalf("closure affected %d, want 2 (one without an address, one with)", pub.Affected)
+		}
+		if len(pub.ToCall) != 1 || pub.ToCall[0].ID != ids[2] || pub.ToCall[0].Phone != "04152 130 77" || pub.ToCall[0].Name != "Otto Ohnemail" {
+			t.Fatalf("to call: %+v, want the one without an address with name and phone", pub.ToCall)
 		}
 		if got := outboxKinds(t, st.Client, "test")[before:]; !slices.Equal(got, []string{notify.KindClosure}) {
 			t.Fatalf("the closure queued %v, want one closure mail (for the caller with an address)", got)

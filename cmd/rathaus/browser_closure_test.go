@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,6 +17,25 @@ func TestBrowserPublishClosure(t *testing.T) {
 	t.Parallel()
 	s := startBrowserServer(t)
 	appt := browserBookOn(t, s, "ummeldung", "Erika Mustermann", "2026-12-03")
+	// A caller without an e-mail address, booked by the office: the admin is told to phone him.
+	var login struct{ Token string }
+	if code := browserPost(t, s.URL+"/api/v1/auth/login", map[string]string{"username": "admin", "password": browserAdminPassword}, &login); code != 200 {
+		t.Fatalf("login: %d", code)
+	}
+	phoned, _ := json.Marshal(map[string]string{"service": "ummeldung", "start": "2026-12-04T09:00:00+01:00", "name": "Otto Ohnemail", "phone": "04152 130 77"})
+	req, _ := http.NewRequest(http.MethodPost, s.URL+"/api/v1/staff/offices/geesthacht/appointments", bytes.NewReader(phoned))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+login.Token)
+	var byStaff browserBooking
+	if res, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		_ = json.NewDecoder(res.Body).Decode(&byStaff)
+		res.Body.Close()
+		if res.StatusCode != 201 {
+			t.Fatalf("staff booking: %d", res.StatusCode)
+		}
+	}
 
 	admin := newTab(t, s.URL)
 	admin.open("/admin")
@@ -32,8 +53,11 @@ func TestBrowserPublishClosure(t *testing.T) {
 	}
 	admin.click("#closure-preview")
 	summary := admin.text("#preview-summary")
-	if !strings.Contains(summary, "1 Termin an 1 Tag") {
-		t.Errorf("preview = %q, want 1 appointment on 1 day", summary)
+	if !strings.Contains(summary, "2 Termine an 2 Tagen") {
+		t.Errorf("preview = %q, want 2 appointments on 2 days", summary)
+	}
+	if got := admin.text(`#to-call li[data-code="` + byStaff.Appointment.Code + `"]`); !strings.Contains(got, "Otto Ohnemail") || !strings.Contains(got, "04152 130 77") {
+		t.Errorf("preview's list to phone: %q, want his name and number", got)
 	}
 	if status, _ := browserAppointment(t, s, appt.Token); status != "confirmed" {
 		t.Fatalf("the dry run changed the appointment: %q", status)
@@ -42,6 +66,9 @@ func TestBrowserPublishClosure(t *testing.T) {
 	admin.screenshot("admin-preview-de")
 	admin.click("#closure-publish")
 	admin.waitVisible("#published")
+	if got := admin.text(`#to-call li[data-code="` + byStaff.Appointment.Code + `"]`); !strings.Contains(got, "04152 130 77") {
+		t.Errorf("published: list to phone %q", got)
+	}
 	admin.waitFor(`#closure-list li[data-closure]`)
 	admin.checkErrors("admin")
 

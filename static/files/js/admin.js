@@ -1,7 +1,7 @@
 // Admin (/admin): closures with a dry-run preview before publishing, the
 // office's services and opening hours (read-only: they live in the offices
 // file), the staff accounts and the log of staff actions.
-import { api, t, el, put, local, setupPage, setTimeZone, fmtDate, closureRange, announce, ApiError, showError } from './app.js';
+import { api, t, el, put, local, setupPage, setTimeZone, fmtDate, fmtTime, closureRange, announce, ApiError, showError } from './app.js';
 import { session, staffNav, userOffices, userBar } from './staffauth.js';
 import { fieldErrors } from './forms.js';
 
@@ -60,11 +60,22 @@ async function preview(ev) {
         ? t(res.affected_appointments === 1 ? 'admin.preview_affected_one' : 'admin.preview_affected', { appts: count('admin.n_appts', res.affected_appointments), days: count('admin.n_days', days.length) })
         : t('admin.preview_none') }),
       el('p', { text: t('admin.preview_range', { range: closureRange(res.closure) }) }),
-      days.length ? el('ul', {}, days.map((d) => el('li', { text: t('admin.preview_day', { date: fmtDate(d.date), appts: count('admin.n_appts', d.count) }) }))) : null);
+      days.length ? el('ul', {}, days.map((d) => el('li', { text: t('admin.preview_day', { date: fmtDate(d.date), appts: count('admin.n_appts', d.count) }) }))) : null,
+      toCall(res, 'admin.to_call_preview'));
     box.hidden = false;
     $('closure-publish').disabled = false;
     box.focus();
   } catch (e) { errors.fromAPI(e); }
+}
+
+// toCall lists the affected appointments without an e-mail address (booked
+// by staff for callers): nobody tells them but the office, by phone.
+function toCall(res, heading) {
+  if (!res.to_call || !res.to_call.length) return null;
+  return el('div', { id: 'to-call' },
+    el('p', { text: t(heading, { n: res.to_call.length }) }),
+    el('ul', {}, res.to_call.map((a) => el('li', { 'data-code': a.code,
+      text: `${fmtDate(a.start)}, ${fmtTime(a.start)} · ${a.name} · ${a.phone || '–'} · ${a.code}` }))));
 }
 
 async function publish() {
@@ -81,7 +92,8 @@ async function publish() {
     stopEditing();
     previewed = '';
     $('closure-publish').disabled = true;
-    put($('preview'), el('p', { class: 'success', id: 'published', text: t('admin.published', { title: res.closure.title, appts: count('admin.n_appts', res.affected_appointments) }) }));
+    put($('preview'), el('p', { class: 'success', id: 'published', text: t('admin.published', { title: res.closure.title, appts: count('admin.n_appts', res.affected_appointments) }) }),
+      toCall(res, 'admin.to_call'));
     $('preview').focus();
     announce(t('admin.published', { title: res.closure.title, appts: count('admin.n_appts', res.affected_appointments) }));
     await loadClosures();
