@@ -2,6 +2,7 @@ package booking
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -87,6 +88,7 @@ type officeYAML struct {
 	ProofOfWork         bool                   `yaml:"proof_of_work"`
 	ConfirmMinutes      *int                   `yaml:"confirm_minutes"`
 	RetentionDays       *int                   `yaml:"retention_days"`
+	ReminderHours       *[]int                 `yaml:"reminder_hours"`
 	Services            []serviceYAML          `yaml:"services"`
 	OpeningHours        map[string][]rangeYAML `yaml:"opening_hours"`
 	OpenOnHolidays      []string               `yaml:"open_on_holidays"`
@@ -314,6 +316,21 @@ func (oy officeYAML) build(file, path string) (*Office, error) {
 		return nil, fail("confirm_minutes", "%d is not between 5 and 1440", o.ConfirmMinutes)
 	case o.RetentionDays < 1 || o.RetentionDays > 365:
 		return nil, fail("retention_days", "%d is not between 1 and 365", o.RetentionDays)
+	}
+	o.ReminderLeads = []time.Duration{defaultReminderLead}
+	if oy.ReminderHours != nil {
+		o.ReminderLeads = nil
+		hs := *oy.ReminderHours
+		if len(hs) > 3 {
+			return nil, fail("reminder_hours", "at most 3 reminders, not %d", len(hs))
+		}
+		for i, h := range hs {
+			if h < 1 || h > 168 || slices.Index(hs, h) != i {
+				return nil, fail("reminder_hours", "%d is not between 1 and 168 hours, or listed twice", h)
+			}
+			o.ReminderLeads = append(o.ReminderLeads, time.Duration(h)*time.Hour)
+		}
+		slices.SortFunc(o.ReminderLeads, func(a, b time.Duration) int { return cmp.Compare(b, a) })
 	}
 	for _, d := range o.OpenDates {
 		if _, err := time.Parse(time.DateOnly, d); err != nil {

@@ -138,6 +138,23 @@ func TestParseOffices(t *testing.T) {
 		if o.SlotMinutes != 5 || o.LeadMinutes != 60 || o.HorizonDays != 56 {
 			t.Errorf("defaults: slot %d lead %d horizon %d", o.SlotMinutes, o.LeadMinutes, o.HorizonDays)
 		}
+		if !slices.Equal(o.ReminderLeads, []time.Duration{24 * time.Hour}) {
+			t.Errorf("default reminders %v, want one 24 h before", o.ReminderLeads)
+		}
+	})
+	t.Run("OKReminderHours", func(t *testing.T) {
+		for line, want := range map[string][]time.Duration{
+			"    reminder_hours: [2, 48]": {48 * time.Hour, 2 * time.Hour},
+			"    reminder_hours: []":      nil,
+		} {
+			offices, err := ParseOffices("offices.yaml", edit(map[int]string{6: `    counters: ["1", "2"]` + "\n" + line}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := offices[0].ReminderLeads; !slices.Equal(got, want) {
+				t.Errorf("%s: leads %v, want %v", line, got, want)
+			}
+		}
 	})
 	t.Run("OKRangeMapping", func(t *testing.T) {
 		offices, err := ParseOffices("offices.yaml", edit(map[int]string{13: "      tue:\n        - {time: \"08:00-12:00\", counters: 1, online_share: 0.5}"}))
@@ -181,6 +198,9 @@ func TestParseOffices(t *testing.T) {
 		{"duration zero", edit(map[int]string{10: "        duration_minutes: 0"}), 10, "offices[0].services[0].duration_minutes", "not between 1 and 480"},
 		{"no services", edit(map[int]string{7: "", 8: "", 9: "", 10: ""}), 2, "offices[0].services", "at least one service"},
 		{"bad slot minutes", edit(map[int]string{6: `    counters: ["1", "2"]` + "\n    slot_minutes: 7"}), 7, "offices[0].slot_minutes", "does not divide a day"},
+		{"reminder hours zero", edit(map[int]string{6: `    counters: ["1", "2"]` + "\n    reminder_hours: [24, 0]"}), 7, "offices[0].reminder_hours", "not between 1 and 168"},
+		{"reminder hours twice", edit(map[int]string{6: `    counters: ["1", "2"]` + "\n    reminder_hours: [2, 2]"}), 7, "offices[0].reminder_hours", "listed twice"},
+		{"too many reminders", edit(map[int]string{6: `    counters: ["1", "2"]` + "\n    reminder_hours: [1, 2, 3, 4]"}), 7, "offices[0].reminder_hours", "at most 3"},
 		{"syntax error", edit(map[int]string{9: "        name: {de: Ummeldung, en: Change of address"}), 10, "", "did not find expected ',' or '}'"},
 		{"syntax error block", edit(map[int]string{7: "    services:\n      - id: ummeldung\n     name: x"}), 9, "", "did not find expected key"},
 		{"tab indentation", edit(map[int]string{5: "\tstate: SH"}), 5, "", "tab character"},

@@ -4,6 +4,11 @@ package booking
 // so each booking operation's keys live in one cluster slot and every state
 // change is one atomic script, also on Redis Cluster.
 
+import (
+	"strconv"
+	"time"
+)
+
 func officePrefix(office string) string { return "rathaus:{" + office + "}:" }
 
 // capKey is the compact capacity record of a day: byte i = seats taken in unit i.
@@ -26,6 +31,16 @@ func emailsKey(office string) string { return officePrefix(office) + "emails" }
 // remindersKey holds the due time (Unix ms) up to which the office's
 // reminders have been queued (see SendDueReminders).
 func remindersKey(office string) string { return officePrefix(office) + "reminders:upto" }
+
+// reminderCursorKey is remindersKey for the reminders lead before the
+// appointments: the 24-hour reminder keeps the key it always had, others get
+// their own ("reminders:upto:2h").
+func reminderCursorKey(office string, lead time.Duration) string {
+	if lead == defaultReminderLead {
+		return remindersKey(office)
+	}
+	return remindersKey(office) + ":" + strconv.Itoa(int(lead/time.Hour)) + "h"
+}
 
 // holdKey is a hold hash.
 func holdKey(office, id string) string { return officePrefix(office) + "hold:" + id }

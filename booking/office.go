@@ -85,6 +85,10 @@ type Office struct {
 	ProofOfWork bool
 	// RetentionDays is how long after an appointment its personal data is kept.
 	RetentionDays int
+	// ReminderLeads are how long before an appointment its reminders go out,
+	// longest first (reminder_hours; default one, 24 hours before; none when
+	// the office lists none).
+	ReminderLeads []time.Duration
 	Services      []Service
 	// Hours holds the opening ranges per weekday (time.Sunday = 0), sorted.
 	Hours [7][]TimeRange

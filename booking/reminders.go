@@ -13,8 +13,9 @@ import (
 	"github.com/rathaus/rathaus/notify"
 )
 
-// reminderLead is how long before an appointment its reminder goes out.
-const reminderLead = 24 * time.Hour
+// defaultReminderLead is how long before an appointment its reminder goes
+// out when the office names no reminder_hours.
+const defaultReminderLead = 24 * time.Hour
 
 // reminderCatchUp bounds how far back a reminder run looks after every
 // server was down: reminders due earlier than that are not sent late.
@@ -23,11 +24,13 @@ const reminderCatchUp = 7 * 24 * time.Hour
 // reminderBatch bounds the appointments one reminder script looks at.
 const reminderBatch = 300
 
-// Reminders are not stored: an appointment's reminder is due reminderLead
-// before its start, and a job queues the reminders that fell due since its
-// last run — found through the day indexes — as notify.Refs, which the
-// outbox worker renders from the appointment when it sends them. The office's
-// cursor (remindersKey) says up to which due time reminders are queued; the
+// Reminders are not stored: an appointment's reminder is due its lead (each
+// of Office.ReminderLeads: 24 hours unless the office says otherwise) before
+// its start, and a job queues the reminders that fell due since its last run
+// — found through the day indexes — as notify.Refs, which the outbox worker
+// renders from the appointment when it sends them. The office's cursor of
+// each lead (reminderCursorKey) says up to which due time reminders are
+// queued; the
 // script that queues a batch moves it only if nobody else did, so each
 // reminder is queued once even with several servers. A booking, move or
 // confirmation made after its reminder was due (Changed later than due minus
@@ -38,7 +41,7 @@ const reminderBatch = 300
 //	KEYS[1] cursor  KEYS[2] outbox  KEYS[3..] appointments
 //	ARGV[1] expected cursor ("" none)  ARGV[2] from ms  ARGV[3] to ms (the new cursor)
 //	ARGV[4] lead ms  ARGV[5] now ms  ARGV[6] Ref prefix ("r1|reminder|")
-//	ARGV[7..] the appointments' ids
+//	ARGV[7] the Refs' extra (reminderExtra)  ARGV[8..] the appointments' ids
 //
 // Returns the number of reminders queued, or -1 when the cursor moved.
 var remindCmd = redis.NewScript(`
@@ -51,7 +54,7 @@ for i = 3, #KEYS do
     local start = tonumber(a[2]) * 1000
     local due = start - lead
     if due > from and due <= to and start > now and tonumber(a[4] or a[5] or "0") * 1000 <= due - 60000 then
-      redis.call("XADD", KEYS[2], "*", "msg", ARGV[6] .. ARGV[4 + i] .. "|" .. a[3] .. "|")
+      redis.call("XADD", KEYS[2], "*", "msg", ARGV[6] .. ARGV[5 + i] .. "|" .. a[3] .. "|" .. ARGV[7])
       n = n + 1
     end
   end
@@ -60,15 +63,38 @@ redis.call("SET", KEYS[1], ARGV[3])
 return n
 `)
 
-// SendDueReminders queues the office's reminders that fell due up to upTo
-// and were not queued yet. It returns how many it queued; replicas may run
-// it at once (see remindCmd).
+// SendDueReminders queues the office's reminders (one per lead of
+// Office.ReminderLeads) that fell due up to upTo and were not queued yet. It
+// returns how many it queued; replicas may run it at once (see remindCmd).
 func (s *Bookings) SendDueReminders(ctx context.Context, officeID string, upTo time.Time) (int, error) {
 	o, ok := s.dir.Office(officeID)
 	if !ok {
 		return 0, ErrOfficeNotFound
 	}
-	cur, err := s.st.reminderCursor(ctx, o.ID)
+	total := 0
+	for _, lead := range o.ReminderLeads {
+		n, err := s.sendDueReminders(ctx, o, lead, upTo)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// reminderExtra is the Ref extra of a reminder lead before the appointment:
+// "" for the 24-hour one (as before there were others), else the hours
+// ("2h"), which also keeps the reminders' Message-IDs apart.
+func reminderExtra(lead time.Duration) string {
+	if lead == defaultReminderLead {
+		return ""
+	}
+	return strconv.Itoa(int(lead/time.Hour)) + "h"
+}
+
+// sendDueReminders is SendDueReminders for one lead, with its own cursor.
+func (s *Bookings) sendDueReminders(ctx context.Context, o *Office, lead time.Duration, upTo time.Time) (int, error) {
+	cur, err := s.st.reminderCursor(ctx, o.ID, lead)
 	if err != nil {
 		return 0, err
 	}
@@ -81,7 +107,7 @@ func (s *Bookings) SendDueReminders(ctx context.Context, officeID string, upTo t
 		return 0, nil
 	}
 	// The appointments starting in (from+lead, upTo+lead], by due time.
-	first, last := DateOf(from.Add(reminderLead).In(o.Location)), DateOf(upTo.Add(reminderLead).In(o.Location))
+	first, last := DateOf(from.Add(lead).In(o.Location)), DateOf(upTo.Add(lead).In(o.Location))
 	var dates []Date
 	for d := first; !last.Before(d); d = d.AddDays(1) {
 		dates = append(dates, d)
@@ -92,7 +118,7 @@ func (s *Bookings) SendDueReminders(ctx context.Context, officeID string, upTo t
 	}
 	var due []Appointment
 	for _, a := range all {
-		if a.Status == StatusConfirmed && a.Start.Add(-reminderLead).After(from) && !a.Start.Add(-reminderLead).After(upTo) {
+		if a.Status == StatusConfirmed && a.Start.Add(-lead).After(from) && !a.Start.Add(-lead).After(upTo) {
 			due = append(due, a)
 		}
 	}
@@ -110,9 +136,9 @@ func (s *Bookings) SendDueReminders(ctx context.Context, officeID string, upTo t
 			for n < len(due) && due[n].Start.Equal(due[n-1].Start) {
 				n++
 			}
-			end = due[n-1].Start.Add(-reminderLead)
+			end = due[n-1].Start.Add(-lead)
 		}
-		q, err := s.st.queueReminders(ctx, o.ID, expect, from, end, now, due[:n])
+		q, err := s.st.queueReminders(ctx, o.ID, lead, expect, from, end, now, due[:n])
 		if err != nil {
 			return total, err
 		}
@@ -128,8 +154,8 @@ func (s *Bookings) SendDueReminders(ctx context.Context, officeID string, upTo t
 }
 
 // reminderCursor is the office's reminder cursor as stored ("" none).
-func (s *redisStore) reminderCursor(ctx context.Context, office string) (string, error) {
-	cur, err := s.rdb.Get(ctx, remindersKey(office)).Result()
+func (s *redisStore) reminderCursor(ctx context.Context, office string, lead time.Duration) (string, error) {
+	cur, err := s.rdb.Get(ctx, reminderCursorKey(office, lead)).Result()
 	if errors.Is(err, redis.Nil) {
 		return "", nil
 	}
@@ -138,10 +164,10 @@ func (s *redisStore) reminderCursor(ctx context.Context, office string) (string,
 
 // queueReminders runs remindCmd for appts over the due window (from, to] if
 // the cursor is still expect; -1 when it moved.
-func (s *redisStore) queueReminders(ctx context.Context, office, expect string, from, to, now time.Time, appts []Appointment) (int, error) {
-	keys := []string{remindersKey(office), notify.OutboxKey(office)}
-	args := []any{expect, from.UnixMilli(), to.UnixMilli(), reminderLead.Milliseconds(), now.UnixMilli(),
-		notify.RefPrefix(notify.KindReminder)}
+func (s *redisStore) queueReminders(ctx context.Context, office string, lead time.Duration, expect string, from, to, now time.Time, appts []Appointment) (int, error) {
+	keys := []string{reminderCursorKey(office, lead), notify.OutboxKey(office)}
+	args := []any{expect, from.UnixMilli(), to.UnixMilli(), lead.Milliseconds(), now.UnixMilli(),
+		notify.RefPrefix(notify.KindReminder), reminderExtra(lead)}
 	for _, a := range appts {
 		keys = append(keys, apptKey(office, a.ID))
 		args = append(args, a.ID)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -157,7 +158,7 @@ func TestReminders_CatchUp(t *testing.T) {
 		wantN := 0
 		appts, _ := b.st.appointments(ctx, o, ids)
 		for _, a := range appts {
-			if a.Start.After(clk.Now()) && !a.Start.After(clk.Now().Add(reminderLead)) {
+			if a.Start.After(clk.Now()) && !a.Start.After(clk.Now().Add(defaultReminderLead)) {
 				wantN++
 			}
 		}
@@ -256,4 +257,86 @@ func resolveBoth(t *testing.T, b *Bookings, office string, r notify.Ref) (notify
 		}
 	}
 	return m, ok, err
+}
+
+// TestReminders_TwoLeads: an office that reminds 24 and 2 hours before sends
+// each appointment both reminders, each once with two servers running the
+// job at once, each at its own due time and with its own Message-ID; a
+// booking made after the first was due gets only the second, and the
+// reminders of an office that lists none are none.
+func TestReminders_TwoLeads(t *testing.T) {
+	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		b1, o, clk := newBookings(t, st, "    reminder_hours: [2, 24]\n")
+		if !slices.Equal(o.ReminderLeads, []time.Duration{24 * time.Hour, 2 * time.Hour}) {
+			t.Fatalf("leads %v", o.ReminderLeads)
+		}
+		b2 := NewBookings(NewDirectory([]*Office{o}), st.Client, clk, "https://termine.example", slog.New(slog.NewTextHandler(io.Discard, nil)))
+		book := func(email, start string) string {
+			t.Helper()
+			bk, err := b1.Book(ctx, o.ID, req(email, start), "de", nil)
+			if err != nil {
+				t.Fatalf("Book %s: %v", start, err)
+			}
+			return bk.Appointment.ID
+		}
+		// now: Thu 2026-10-01 12:00
+		late := book("a@example.org", "2026-10-02T09:00:00+02:00") // 24 h reminder due before it was booked
+		both := book("b@example.org", "2026-10-05T09:00:00+02:00")
+		want := map[string]time.Time{ // Message-ID -> due
+			late + "-reminder-0-2h": at("2026-10-02 07:00"),
+			both + "-reminder-0":    at("2026-10-04 09:00"),
+			both + "-reminder-0-2h": at("2026-10-05 07:00"),
+		}
+		seen := map[string]time.Time{}
+		count := map[string]int{}
+		const step = 7 * time.Minute
+		for end := at("2026-10-05 12:00"); clk.Now().Before(end); {
+			clk.Advance(step)
+			var wg sync.WaitGroup
+			for _, b := range []*Bookings{b1, b2} {
+				wg.Go(func() {
+					if _, err := b.SendDueReminders(ctx, o.ID, clk.Now()); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			clear(count)
+			for _, r := range reminderRefs(t, st, o.ID) {
+				id := r.MessageID()
+				count[id]++
+				if _, ok := seen[id]; !ok {
+					seen[id] = clk.Now()
+					if _, ok, err := b1.Resolve(ctx, o.ID, r); err != nil || !ok {
+						t.Errorf("reminder %s does not resolve when queued (ok %v, err %v)", id, ok, err)
+					}
+				}
+			}
+		}
+		if len(count) != len(want) {
+			t.Errorf("reminders %v, want %v", count, want)
+		}
+		for id, due := range want {
+			if count[id] != 1 {
+				t.Errorf("%s: queued %d times, want once", id, count[id])
+				continue
+			}
+			if got := seen[id]; got.Before(due) || got.After(due.Add(step+time.Minute)) {
+				t.Errorf("%s: queued at %s, due %s", id, got, due)
+			}
+		}
+
+		// An office without reminders queues none.
+		o.ReminderLeads = nil
+		book("c@example.org", "2026-10-08T09:00:00+02:00")
+		before := len(reminderRefs(t, st, o.ID))
+		clk.Set(at("2026-10-08 08:00"))
+		if n, err := b1.SendDueReminders(ctx, o.ID, clk.Now()); err != nil || n != 0 {
+			t.Errorf("an office without reminders queued %d (err %v)", n, err)
+		}
+		if after := len(reminderRefs(t, st, o.ID)); after != before {
+			t.Errorf("%d reminders queued without any configured", after-before)
+		}
+	})
 }

@@ -40,8 +40,15 @@ func RefPrefix(kind string) string { return refPrefix + kind + "|" }
 
 // MessageID is the Message-ID base of r's mail: "<subject>-<kind>-<seq>",
 // the same scheme domains use for full Messages, so that a mail keeps its
-// identity however it was queued.
-func (r Ref) MessageID() string { return r.Subject + "-" + r.Kind + "-" + strconv.Itoa(r.Seq) }
+// identity however it was queued. A reminder with an extra (the second one
+// of an appointment, "2h") adds it: "<subject>-reminder-<seq>-2h".
+func (r Ref) MessageID() string {
+	id := r.Subject + "-" + r.Kind + "-" + strconv.Itoa(r.Seq)
+	if r.Kind == KindReminder && r.Extra != "" {
+		id += "-" + r.Extra
+	}
+	return id
+}
 
 // ParseRef reads an outbox value; ok is false when raw is not a Ref (a
 // Message JSON, or garbage).
