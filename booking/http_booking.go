@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/rathaus/rathaus/internal/apperr"
+	"github.com/rathaus/rathaus/internal/audit"
 	"github.com/rathaus/rathaus/internal/httpx"
 )
 
@@ -345,6 +346,17 @@ func (h *HTTP) handleAppointmentConfirm(c *gin.Context) {
 type staffAppointmentJSON struct {
 	AppointmentJSON
 	ID string `json:"id"`
+	// CancelReason says why a cancelled appointment was cancelled: "citizen",
+	// "office", "closure:<id>" (it may be booked again), "erased".
+	CancelReason string `json:"cancel_reason,omitempty"`
+}
+
+func toStaffJSON(a Appointment) staffAppointmentJSON {
+	out := staffAppointmentJSON{AppointmentJSON: toAppointmentJSON(a), ID: a.ID}
+	if a.Status == StatusCancelled {
+		out.CancelReason = a.CancelReason
+	}
+	return out
 }
 
 // handleStaffDay handles GET /api/v1/staff/offices/:office/appointments.
@@ -354,6 +366,7 @@ func (h *HTTP) handleStaffDay(c *gin.Context) {
 		return
 	}
 	if code, ok := c.GetQuery("code"); ok {
+		audit.SetTarget(c, "code", code)
 		list, err := h.bookings.FindByCode(c.Request.Context(), o.ID, code)
 		if err != nil {
 			httpx.Error(c, err)
@@ -381,7 +394,7 @@ func (h *HTTP) handleStaffDay(c *gin.Context) {
 func staffList(list []Appointment) []staffAppointmentJSON {
 	out := make([]staffAppointmentJSON, len(list))
 	for i, a := range list {
-		out[i] = staffAppointmentJSON{AppointmentJSON: toAppointmentJSON(a), ID: a.ID}
+		out[i] = toStaffJSON(a)
 	}
 	return out
 }
@@ -399,7 +412,7 @@ func (h *HTTP) handleStaffCancel(c *gin.Context) {
 		httpx.Error(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"appointment": staffAppointmentJSON{AppointmentJSON: toAppointmentJSON(a), ID: a.ID}})
+	c.JSON(http.StatusOK, gin.H{"appointment": toStaffJSON(a)})
 }
 
 // handleStaffBook handles POST /api/v1/staff/offices/:office/appointments:
@@ -409,7 +422,7 @@ func (h *HTTP) handleStaffBook(c *gin.Context) {
 	if !ok {
 		return
 	}
-	var req bookRequestJSON
+	var req staffBookRequestJSON
 	if err := httpx.DecodeJSON(c, &req); err != nil {
 		httpx.Error(c, err)
 		return
@@ -420,9 +433,20 @@ func (h *HTTP) handleStaffBook(c *gin.Context) {
 		httpx.Error(c, err)
 		return
 	}
-	c.Header("Location", "/api/v1/appointments/"+b.Token)
-	c.JSON(http.StatusCreated, gin.H{"appointment": staffAppointmentJSON{AppointmentJSON: toAppointmentJSON(b.Appointment), ID: b.Appointment.ID},
-		"token": b.Token, "manage_url": b.ManageURL, "ics_url": b.ICSURL})
+	audit.SetTarget(c, "appointment", b.Appointment.ID)
+	// The manage token stays the citizen's: it opens their data to whoever
+	// holds it, and its requests are not audited. Staff work by id and code.
+	c.JSON(http.StatusCreated, gin.H{"appointment": toStaffJSON(b.Appointment)})
+}
+
+// staffBookRequestJSON is a staff booking: the citizen's without a hold.
+type staffBookRequestJSON struct {
+	Service string `json:"service"`
+	Start   string `json:"start"`
+	Name    string `json:"name"`
+	Email   string `json:"email"`
+	Phone   string `json:"phone"`
+	Locale  string `json:"locale"`
 }
 
 // handleStaffReschedule handles POST
@@ -443,7 +467,7 @@ func (h *HTTP) handleStaffReschedule(c *gin.Context) {
 		httpx.Error(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"appointment": staffAppointmentJSON{AppointmentJSON: toAppointmentJSON(a), ID: a.ID}})
+	c.JSON(http.StatusOK, gin.H{"appointment": toStaffJSON(a)})
 }
 
 // handleAppointmentICS handles GET /api/v1/appointments/:token/ics: the

@@ -56,13 +56,13 @@ func TestMiddleware(t *testing.T) {
 		api.POST("/staff/offices/:office/counters/:counter/call-next", func(c *gin.Context) { erika(c); c.Status(http.StatusConflict) })
 		api.POST("/staff/offices/:office/counters/:counter/close", func(c *gin.Context) { c.Status(http.StatusUnauthorized) })
 		api.GET("/staff/offices/:office/counters", ok)
-		api.GET("/staff/offices/:office/appointments", ok)
+		api.GET("/staff/offices/:office/appointments", func(c *gin.Context) { SetTarget(c, "code", c.Query("code")); ok(c) })
 		api.POST("/offices/:office/tickets", ok)
 		for _, rq := range []struct{ method, path string }{
 			{"POST", "/api/v1/staff/offices/geesthacht/counters/2/call-next"},
 			{"POST", "/api/v1/staff/offices/geesthacht/counters/2/close"},
 			{"GET", "/api/v1/staff/offices/geesthacht/counters"},
-			{"GET", "/api/v1/staff/offices/geesthacht/appointments?date=2026-10-05"},
+			{"GET", "/api/v1/staff/offices/geesthacht/appointments?code=WCA-TEQ"},
 			{"POST", "/api/v1/offices/geesthacht/tickets"},
 		} {
 			r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(rq.method, rq.path, nil))
@@ -73,7 +73,7 @@ func TestMiddleware(t *testing.T) {
 		}
 		if len(got) != 2 || got[1].Action != "POST /api/v1/staff/offices/:office/counters/:counter/call-next" ||
 			got[1].Actor != "erika" || got[1].Status != 409 || got[1].Target != "counter=2 office=geesthacht" ||
-			got[0].Action != "GET /api/v1/staff/offices/:office/appointments" {
+			got[0].Action != "GET /api/v1/staff/offices/:office/appointments" || got[0].Target != "code=WCA-TEQ office=geesthacht" {
 			t.Fatalf("entries = %+v", got)
 		}
 	})

@@ -49,16 +49,41 @@ func hasPrefix(route string, prefixes []string) bool {
 	return false
 }
 
+// targetKey is the gin context key under which a handler names what its
+// request acted on beyond the route parameters (see SetTarget).
+const targetKey = "audit.target"
+
+// SetTarget adds key=value to the audit entry of c's request, for what the
+// route's parameters do not name: the appointment a staff booking created,
+// the code a search looked for.
+func SetTarget(c *gin.Context, key, value string) {
+	extra, _ := c.Get(targetKey)
+	m, _ := extra.(map[string]string)
+	if m == nil {
+		m = map[string]string{}
+		c.Set(targetKey, m)
+	}
+	m[key] = value
+}
+
 // target lists the route parameters (office, counter, ticket, closure id …)
-// in a stable order; values are capped so that a hostile path stays short.
+// and what the handler added with SetTarget, in a stable order; values are
+// capped so that a hostile path stays short.
 func target(c *gin.Context) string {
 	parts := make([]string, 0, len(c.Params))
-	for _, p := range c.Params {
-		v := p.Value
+	add := func(k, v string) {
 		if len(v) > 64 {
 			v = v[:64]
 		}
-		parts = append(parts, p.Key+"="+v)
+		parts = append(parts, k+"="+v)
+	}
+	for _, p := range c.Params {
+		add(p.Key, p.Value)
+	}
+	if extra, ok := c.Get(targetKey); ok {
+		for k, v := range extra.(map[string]string) {
+			add(k, v)
+		}
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, " ")
