@@ -518,6 +518,16 @@ func TestHTTPStaffReschedule(t *testing.T) {
 			t.Fatalf("%d reschedule mails queued, want 1", n)
 		}
 
+		// Once she has checked in, her ticket waits in the queue: no move.
+		if err := s.bookings.MarkCheckedIn(context.Background(), "test", id, time.Date(2026, 10, 5, 11, 20, 0, 0, s.office.Location)); err != nil {
+			t.Fatal(err)
+		}
+		clerk.Post(t, move, map[string]string{"start": "2026-10-07T11:00:00+02:00"}).WantError(t, 409, "checked_in")
+		s.Get(t, "/api/v1/appointments/"+erika.Token).Want(t, 200).Decode(t, &mine)
+		if mine.Appointment.Start != moved {
+			t.Fatalf("a checked-in appointment was moved to %q", mine.Appointment.Start)
+		}
+
 		// Once it is over it is not moved: a new booking keeps the missed one on record.
 		s.clock.Set(time.Date(2026, 10, 5, 11, 50, 0, 0, s.office.Location))
 		clerkToken, _ = s.staffLogins(t)
@@ -558,16 +568,13 @@ func TestHTTPStaffBook(t *testing.T) {
 		// Three appointments without an address: more than the e-mail limit (2).
 		var ids []string
 		for i, start := range []string{"2026-10-05T10:00:00+02:00", "2026-10-05T10:30:00+02:00", "2026-10-06T10:00:00+02:00"} {
-			var out struct {
-				Appointment struct{ ID, Status, Email, Phone, Code string }
-				Token       string
-			}
+			var out map[string]any
 			clerk.Post(t, path, caller(start)).Want(t, 201).Decode(t, &out)
-			if out.Appointment.Status != StatusConfirmed || out.Appointment.Email != "" || out.Appointment.Phone != "04152 130 77" ||
-				out.Token == "" || out.Appointment.ID == "" {
-				t.Fatalf("staff booking %d answered %+v", i, out)
+			a, _ := out["appointment"].(map[string]any)
+			if a["status"] != StatusConfirmed || a["email"] != nil || a["phone"] != "04152 130 77" || a["id"] == nil || out["token"] != nil {
+				t.Fatalf("staff booking %d answered %v (want confirmed, no e-mail, the phone, an id and no manage token)", i, out)
 			}
-			ids = append(ids, out.Appointment.ID)
+			ids = append(ids, a["id"].(string))
 		}
 		if kinds := outboxKinds(t, st.Client, "test"); len(kinds) != 0 {
 			t.Fatalf("bookings without an address queued mails: %v", kinds)
@@ -594,6 +601,9 @@ func TestHTTPStaffBook(t *testing.T) {
 		if _, ok, err := s.bookings.Resolve(ctx, "test", notify.Ref{Kind: notify.KindConfirmation, Subject: withMail.Appointment.ID}); err != nil || !ok {
 			t.Errorf("the caller with an address gets no confirmation (ok %v, err %v)", ok, err)
 		}
+		if kinds := outboxKinds(t, st.Client, "test"); !slices.Equal(kinds, []string{notify.KindConfirmation}) {
+			t.Fatalf("moving and cancelling appointments without an address queued %v", kinds)
+		}
 
 		// A closure over the third tells nobody by mail: the office calls.
 		if err := s.authSvc.SetUser(ctx, "chef", auth.RoleAdmin, []string{"test"}, "admin password 123"); err != nil {
@@ -616,6 +626,20 @@ func TestHTTPStaffBook(t *testing.T) {
 		}
 		if got := outboxKinds(t, st.Client, "test")[before:]; !slices.Equal(got, []string{notify.KindClosure}) {
 			t.Fatalf("the closure queued %v, want one closure mail (for the caller with an address)", got)
+		}
+
+		// Reminders: the one moved to 7 October 10:00 without an address gets
+		// none; one with an address in the same window does.
+		s.Post(t, "/api/v1/offices/test/appointments", book("r@example.org", "2026-10-07T10:30:00+02:00")).Want(t, 201)
+		before = len(outboxKinds(t, st.Client, "test"))
+		for _, now := range []time.Time{time.Date(2026, 10, 6, 9, 0, 0, 0, s.office.Location), time.Date(2026, 10, 6, 10, 30, 0, 0, s.office.Location)} {
+			s.clock.Set(now)
+			if _, err := s.bookings.SendDueReminders(ctx, "test", now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := outboxKinds(t, st.Client, "test")[before:]; !slices.Equal(got, []string{notify.KindReminder}) {
+			t.Fatalf("reminders queued %v, want one (for the appointment with an address)", got)
 		}
 	})
 }

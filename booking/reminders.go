@@ -49,8 +49,8 @@ if (redis.call("GET", KEYS[1]) or "") ~= ARGV[1] then return -1 end
 local from, to, lead, now = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local n = 0
 for i = 3, #KEYS do
-  local a = redis.call("HMGET", KEYS[i], "s", "t", "q", "g", "r")
-  if a[1] == "confirmed" and a[2] then
+  local a = redis.call("HMGET", KEYS[i], "s", "t", "q", "g", "r", "a")
+  if a[1] == "confirmed" and a[2] and a[6] and a[6] ~= "" then -- no address: nobody to remind
     local start = tonumber(a[2]) * 1000
     local due = start - lead
     if due > from and due <= to and start > now and tonumber(a[4] or a[5] or "0") * 1000 <= due - 60000 then
@@ -118,7 +118,7 @@ func (s *Bookings) sendDueReminders(ctx context.Context, o *Office, lead time.Du
 	}
 	var due []Appointment
 	for _, a := range all {
-		if a.Status == StatusConfirmed && a.Start.Add(-lead).After(from) && !a.Start.Add(-lead).After(upTo) {
+		if a.Status == StatusConfirmed && a.Email != "" && a.Start.Add(-lead).After(from) && !a.Start.Add(-lead).After(upTo) {
 			due = append(due, a)
 		}
 	}

@@ -152,6 +152,11 @@ func (s *Bookings) RescheduleByStaff(ctx context.Context, officeID, id, start st
 	}, start, ReasonOffice)
 }
 
+// ErrCheckedIn refuses to move an appointment whose holder has checked in:
+// the ticket drawn for it is in today's queue.
+var ErrCheckedIn = apperr.Conflict("checked_in", "Zu diesem Termin ist schon eingecheckt; er kann nicht mehr verlegt werden. Bitte buchen Sie einen neuen.",
+	"This appointment is checked in already and can no longer be moved; please book a new one.")
+
 // ErrAppointmentOverMove refuses to move an appointment that has ended.
 var ErrAppointmentOverMove = apperr.Conflict("appointment_over", "Dieser Termin ist schon vorbei und kann nicht mehr verlegt werden; bitte buchen Sie einen neuen.",
 	"This appointment is over and can no longer be moved; please book a new one.")
@@ -168,6 +173,9 @@ func (s *Bookings) reschedule(ctx context.Context, load func() (Appointment, *Of
 		rebook := a.Status == StatusCancelled && strings.HasPrefix(a.CancelReason, "closure:")
 		if !a.Active() && !rebook {
 			return Appointment{}, ErrAppointmentInactive
+		}
+		if a.Active() && !a.CheckedIn.IsZero() {
+			return Appointment{}, ErrCheckedIn // its ticket waits in today's queue
 		}
 		svc, _ := o.Service(a.Service)
 		t, err := o.parseStart(start)

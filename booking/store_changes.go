@@ -119,7 +119,7 @@ if rebook then
 else
   ends_replace(KEYS[6], ARGV[15], a[6], ARGV[16])
 end
-redis.call("XADD", KEYS[7], "*", "msg", ARGV[9])
+if ARGV[9] ~= "" then redis.call("XADD", KEYS[7], "*", "msg", ARGV[9]) end
 return "ok"
 `)
 
@@ -144,7 +144,7 @@ func (s *redisStore) reschedule(ctx context.Context, now time.Time, r reschedule
 	keys := []string{apptKey(o, a.ID), capKey(o, r.old.Date), capKey(o, a.Date), dayKey(o, r.old.Date), dayKey(o, a.Date),
 		emailsKey(o), notify.OutboxKey(o), closuresVerKey(o), dayVerKey(o), releasesKey(o), capVerKey(o)}
 	res, err := rescheduleCmd.Run(ctx, s.rdb, keys, now.UnixMilli(), r.old.Seq, r.closuresVer, int(a.Unit), a.Units,
-		r.seats, rel, string(fields), r.outbox.Encode(), a.ID, ttlMillis(now, r.capExpiry), a.Date.String(),
+		r.seats, rel, string(fields), outboxArg(a, r.outbox), a.ID, ttlMillis(now, r.capExpiry), a.Date.String(),
 		releaseMillis(r.releaseAt), releaseMember(r.old.Date), emailField(a.Email), a.End.Unix(), r.old.Code, a.Code).Text()
 	if err != nil {
 		return "", store.Wrap("booking.reschedule", err)

@@ -70,7 +70,14 @@ func appointmentCalendar(msg Message, method string) (*ical.Calendar, error) {
 	if err != nil {
 		return nil, err
 	}
-	cal := newCalendar(method)
+	calMethod := method
+	if msg.To == "" {
+		// No attendee (booked by staff for a caller without an address):
+		// RFC 5546 wants one in a REQUEST or CANCEL, so the file only
+		// publishes the event (STATUS says whether it is cancelled).
+		calMethod = MethodPublish
+	}
+	cal := newCalendar(calMethod)
 	cal.Children = append(cal.Children, VTimezone(loc, a.Start, a.End))
 	ev, err := appointmentEvent(msg, method, loc)
 	if err != nil {

@@ -183,6 +183,22 @@ func TestAppointmentICS(t *testing.T) {
 			})
 		}
 	}
+	t.Run("NoAddress", func(t *testing.T) {
+		// Booked by staff for a caller without an address: no ATTENDEE, so
+		// the file publishes (RFC 5546 wants an attendee in REQUEST/CANCEL).
+		for method, status := range map[string]string{MethodRequest: "CONFIRMED", MethodCancel: "CANCELLED"} {
+			msg := testMessage("m1", KindConfirmation, 1, starts[0])
+			msg.To = ""
+			b, err := AppointmentICS(msg, method)
+			if err != nil {
+				t.Fatal(err)
+			}
+			js := parseWithICALJS(t, b)
+			if js.Method != MethodPublish || len(js.Events) != 1 || len(js.Events[0].Attendees) != 0 || js.Events[0].Status != status {
+				t.Errorf("%s without an address: ical.js read %+v", method, js)
+			}
+		}
+	})
 	t.Run("ErrNoUID", func(t *testing.T) {
 		msg := testMessage("m1", KindConfirmation, 0, starts[0])
 		msg.Appointment.UID = ""
