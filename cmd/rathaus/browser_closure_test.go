@@ -72,6 +72,34 @@ func TestBrowserPublishClosure(t *testing.T) {
 	admin.waitFor(`#closure-list li[data-closure]`)
 	admin.checkErrors("admin")
 
+	// The clerk phones Otto, finds him by his code — cancelled by the
+	// closure, with his number — and books him again on 7 December.
+	staff := newTab(t, s.URL)
+	staff.open("/staff")
+	staff.waitFor(`#appt-listing[data-listing="date:2026-12-02"]`)
+	staff.typeInto("#appt-code", byStaff.Appointment.Code)
+	staff.click(`#appt-code-form button[type="submit"]`)
+	row := `#appointments tr[data-code="` + byStaff.Appointment.Code + `"]`
+	staff.waitFor(row + `[data-status="cancelled"]`)
+	if got := staff.text(row); !strings.Contains(got, "04152 130 77") || !strings.Contains(got, "Schließung") {
+		t.Errorf("row of the caller cancelled by the closure: %q, want his number and the reason", got)
+	}
+	if staff.nodeCount(row+` button.appt-cancel`) != 0 {
+		t.Error("an appointment cancelled by a closure offers to cancel it")
+	}
+	staff.click(row + ` button.appt-move`)
+	staff.waitVisible("#move-box")
+	staff.click(`#move-calendar .calendar button[data-date="2026-12-07"]`)
+	staff.click(`#move-calendar .slots button`)
+	staff.waitVisible("#move-confirm")
+	staff.click("#move-submit")
+	staff.waitFor(row + `[data-status="confirmed"][data-start^="2026-12-07T"]`)
+	if got := evalJS[string](staff, `document.activeElement.className`); !strings.Contains(got, "appt-move") {
+		t.Errorf("focus on %q after the rebooking, want the row's move button", got)
+	}
+	staff.checkAxe("staff after rebooking a closure's caller")
+	staff.checkErrors("staff rebook")
+
 	if status, _ := browserAppointment(t, s, appt.Token); status != "cancelled" {
 		t.Errorf("appointment inside the closure is %q, want cancelled", status)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -544,6 +545,42 @@ func TestBrowserStaffBooksForCaller(t *testing.T) {
 	staff.typeInto("#book-name", "Gerda Telefon")
 	staff.typeInto("#book-phone", "04152 130 77")
 	staff.screenshot("staff-book-de")
+
+	// Meanwhile citizens take every seat of that time: the clerk is told
+	// above the calendar, which shows the times again.
+	var day struct{ Slots []struct{ Start string } }
+	browserGet(t, s.URL+"/api/v1/offices/geesthacht/slots?service=fundsache&date=2026-12-03", &day)
+	taken := day.Slots[0].Start
+	for i := 0; ; i++ {
+		code := browserPost(t, s.URL+"/api/v1/offices/geesthacht/appointments",
+			map[string]string{"service": "fundsache", "start": taken, "name": "Eilig", "email": fmt.Sprintf("eilig%d@example.org", i)}, nil)
+		if code == 409 {
+			break
+		}
+		if code != 201 || i > 20 {
+			t.Fatalf("filling %s: %d", taken, code)
+		}
+	}
+	staff.click("#staff-book-submit")
+	staff.waitVisible("#book-errors")
+	if got := evalJS[string](staff, `document.activeElement.id`); got != "book-errors" {
+		t.Errorf("focus on %q after the time was taken, want the message", got)
+	}
+	if got := staff.text("#book-errors"); got == "" {
+		t.Error("no message when the time was taken")
+	}
+	if staff.nodeCount("#staff-book-form:not([hidden])") != 0 {
+		t.Error("the form stays open for a time that is taken")
+	}
+	staff.click(`#book-calendar .calendar button[data-date="2026-12-03"]`)
+	staff.click(`#book-calendar .slots button`)
+	staff.waitVisible("#staff-book-form")
+	if staff.nodeCount("#book-errors:not([hidden])") != 0 {
+		t.Error("the old message stays after choosing another time")
+	}
+	if got := evalJS[string](staff, `document.getElementById("book-name").value`); got != "Gerda Telefon" {
+		t.Errorf("name after choosing again %q, want it kept", got)
+	}
 	staff.click("#staff-book-submit")
 	staff.waitVisible("#book-done")
 	code := evalJS[string](staff, `document.getElementById("book-done").dataset.code`)

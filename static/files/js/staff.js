@@ -97,13 +97,16 @@ function refreshSoon() {
 // asks to cancel, a second one does it.
 function actionsCell(a) {
   const cell = el('td', {});
-  if (a.status !== 'confirmed' && a.status !== 'unverified') return cell; // the server refuses those that are over
+  const byClosure = a.status === 'cancelled' && (a.cancel_reason || '').startsWith('closure:');
+  if (a.status !== 'confirmed' && a.status !== 'unverified' && !byClosure) return cell; // the server refuses those that are over
   const box = el('div', { class: 'row-actions' });
   const move = el('button', { type: 'button', class: 'secondary appt-move', 'data-id': a.id,
-    'aria-label': t('staff.move_appt_label', { code: a.code }), text: t('staff.move_appt'), onclick: () => moveOpen(a) });
+    'aria-label': t(byClosure ? 'staff.rebook_appt_label' : 'staff.move_appt_label', { code: a.code }),
+    text: t(byClosure ? 'staff.rebook_appt' : 'staff.move_appt'), onclick: () => moveOpen(a) });
   const cancel = el('span', {});
   box.append(move, cancel);
   cell.append(box);
+  if (byClosure) return cell; // cancelled by a closure: it can be booked again, not cancelled
   const ask = () => put(cancel, el('button', { type: 'button', class: 'appt-cancel', 'data-id': a.id,
     'aria-label': t('staff.cancel_appt_label', { code: a.code }), text: t('staff.cancel_appt'), onclick: confirmNow }));
   function confirmNow() {
@@ -139,7 +142,9 @@ function bookOpen() {
 function bookPick() {
   bookSlot = null;
   $('staff-book-form').hidden = true;
+  fieldErrors($('staff-book-form'), $('book-errors')).clear();
   new Picker($('book-calendar'), office.id, $('book-service').value, (s) => {
+    fieldErrors($('staff-book-form'), $('book-errors')).clear(); // a message about the time before goes
     bookSlot = s;
     $('book-chosen').textContent = t('staff.book_at', { date: fmtDate(s.start), time: fmtTime(s.start) });
     $('staff-book-form').hidden = false;
@@ -161,7 +166,7 @@ async function bookSubmit(ev) {
   const errors = fieldErrors(form, $('book-errors'));
   errors.clear();
   if (!bookSlot) return;
-  const body = { service: $('book-service').value, start: bookSlot.start, name: form.name.value.trim() };
+  const body = { service: $('book-service').value, start: bookSlot.start, name: form.name.value.trim(), locale: form.locale.value };
   if (form.phone.value.trim()) body.phone = form.phone.value.trim();
   if (form.email.value.trim()) body.email = form.email.value.trim();
   const missing = [];
@@ -183,9 +188,9 @@ async function bookSubmit(ev) {
     listing = { date: a.start.slice(0, 10) }; // the office's date of the new appointment
     await loadAppointments();
   } catch (e) {
+    if (e instanceof ApiError && e.status === 409) bookPick(); // the time was taken meanwhile: choose again (the message stays above the calendar)
     if (e instanceof ApiError && e.field && form.elements[e.field]) errors.show([[e.field, e.message]]);
-    else errors.show([[null, e.message]]);
-    if (e instanceof ApiError && e.status === 409) bookPick(); // the time was taken meanwhile: choose again
+    else errors.show([[null, e instanceof ApiError ? e.message : t('common.unknown_error')]]);
   } finally {
     btn.disabled = false;
   }
@@ -194,11 +199,16 @@ async function bookSubmit(ev) {
 function moveOpen(a) {
   if (!$('book-box').hidden) bookClose(false); // one calendar at a time
   moving = a;
-  moveSlot = null;
   $('h-move').textContent = t('staff.move_heading', { code: a.code, name: a.name });
-  $('move-confirm').hidden = true;
+  $('move-error').hidden = true;
   $('move-box').hidden = false;
   $('h-move').focus();
+  movePick(a);
+}
+
+function movePick(a) {
+  moveSlot = null;
+  $('move-confirm').hidden = true;
   new Picker($('move-calendar'), office.id, a.service, (s) => {
     moveSlot = s;
     $('move-chosen').textContent = t('staff.move_to', { date: fmtDate(s.start), time: fmtTime(s.start) });
@@ -208,10 +218,13 @@ function moveOpen(a) {
 }
 
 function moveClose(focus = true) {
+  const id = moving && moving.id;
   moving = null;
   $('move-box').hidden = true;
   put($('move-calendar'));
-  if (focus) $('appointments-wrap').focus();
+  if (!focus) return;
+  const back = id && document.querySelector(`#appointments button.appt-move[data-id="${id}"]`);
+  (back || $('appointments-wrap')).focus(); // back to the row's button, if the row is still listed
 }
 
 async function moveSubmit(ev) {
@@ -222,10 +235,20 @@ async function moveSubmit(ev) {
     const res = await api('POST', `${staffBase()}/appointments/${encodeURIComponent(moving.id)}/reschedule`, { start: moveSlot.start });
     const a = res.appointment;
     if (listing.code && a.code !== listing.code) listing = { code: a.code }; // the new day had the code: it got another
-    moveClose();
+    moveClose(false);
     announce(t('staff.moved_appt', { code: a.code, date: fmtDate(a.start), time: fmtTime(a.start) }));
     await loadAppointments();
-  } catch (e) { showError(e); } finally { btn.disabled = false; }
+    const row = document.querySelector(`#appointments button.appt-move[data-id="${a.id}"]`);
+    (row || $('appointments-wrap')).focus();
+  } catch (e) {
+    const msg = e instanceof ApiError ? e.message : t('common.unknown_error');
+    if (e instanceof ApiError && e.status === 409 && moving) movePick(moving); // taken meanwhile: choose again
+    const box = $('move-error');
+    box.textContent = msg;
+    box.hidden = false;
+    box.focus();
+    announce(msg, true);
+  } finally { btn.disabled = false; }
 }
 
 async function loadAppointments() {
@@ -237,7 +260,9 @@ async function loadAppointments() {
   const when = (a) => (res.code ? fmtDate(a.start, { weekday: 'short', day: 'numeric', month: 'numeric', year: 'numeric' }) + ' ' : '') + `${fmtTime(a.start)}–${fmtTime(a.end)}`;
   const rows = res.appointments.map((a) => el('tr', { 'data-code': a.code, 'data-status': a.status, 'data-id': a.id, 'data-start': a.start },
     el('td', { text: when(a) }), el('td', { text: a.code }), el('td', { text: serviceName(a.service) }),
-    el('td', { text: a.name }), el('td', { text: t('status.' + a.status) }), actionsCell(a)));
+    el('td', { text: a.name }), el('td', { text: [a.phone, a.email].filter(Boolean).join(' · ') || '–' }),
+    el('td', { text: a.status === 'cancelled' && (a.cancel_reason || '').startsWith('closure:') ? t('staff.cancelled_by_closure') : t('status.' + a.status) }),
+    actionsCell(a)));
   put($('appointments'), rows);
   $('appointments-empty').hidden = rows.length > 0;
 }
