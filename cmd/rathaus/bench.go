@@ -105,15 +105,17 @@ func benchCommand(ctx context.Context, cfg config.Config, args []string, stdout,
 		if err != nil {
 			return err
 		}
-		cpu0, rcpu0 := processCPU(), b.redisCPU(ctx)
+		cpu0 := processCPU()
+		rcpu0, ok0 := b.redisCPU(ctx)
 		rs, err := b.run(ctx, name)
-		cpu, rcpu := processCPU()-cpu0, b.redisCPU(ctx)-rcpu0
+		cpu := processCPU() - cpu0
+		rcpu1, ok1 := b.redisCPU(ctx)
 		stopProfile()
 		if len(rs) == 1 && rs[0].Requests > 0 && cpu > 0 {
 			n := float64(rs[0].Requests)
 			rs[0].CPUus = float64(cpu.Microseconds()) / n
-			if rcpu > 0 {
-				rs[0].RedisCPUus = float64(rcpu.Microseconds()) / n
+			if ok0 && ok1 { // both readings, or the difference is meaningless
+				rs[0].RedisCPUus = float64((rcpu1 - rcpu0).Microseconds()) / n
 			}
 		}
 		if err != nil {

@@ -34,7 +34,7 @@ type benchResult struct {
 	// CPUus and RedisCPUus are the CPU time per request of this process
 	// (load generator and, without --url, server and mail worker) and of
 	// Redis (INFO cpu, every master; 0 for the embedded store, which runs in
-	// this process) over the line: a cost figure steadier than req/s on a
+	// this process, or INFO failed) over the line: a cost figure steadier than req/s on a
 	// shared machine.
 	CPUus      float64 `json:"cpu_us_per_request,omitempty"`
 	RedisCPUus float64 `json:"redis_cpu_us_per_request,omitempty"`
@@ -183,8 +183,11 @@ func writeTable(w io.Writer, rs []benchResult) {
 		if r.RatioTo != "" {
 			extra = strings.TrimSpace(fmt.Sprintf("%s  %.0f%% of %s", extra, r.Ratio*100, r.RatioTo))
 		}
-		if r.CPUus > 0 {
+		switch {
+		case r.CPUus > 0 && r.RedisCPUus > 0:
 			extra = strings.TrimSpace(fmt.Sprintf("%s  [CPU µs/req: %.0f here, %.0f Redis]", extra, r.CPUus, r.RedisCPUus))
+		case r.CPUus > 0: // the embedded store runs in this process
+			extra = strings.TrimSpace(fmt.Sprintf("%s  [CPU µs/req: %.0f here]", extra, r.CPUus))
 		}
 		if r.Note != "" {
 			extra = strings.TrimSpace(extra + "  (" + r.Note + ")")

@@ -154,11 +154,11 @@ func cityIDs() []string {
 }
 
 // redisCPU is the CPU time Redis used so far (used_cpu_sys + used_cpu_user
-// of INFO cpu, summed over the masters of a Cluster), or 0 when it cannot
-// tell (the embedded store).
-func (b *bench) redisCPU(ctx context.Context) time.Duration {
+// of INFO cpu, summed over the masters of a Cluster); ok is false when it
+// cannot tell (the embedded store, INFO failed).
+func (b *bench) redisCPU(ctx context.Context) (_ time.Duration, ok bool) {
 	if b.st == nil || b.st.Embedded {
-		return 0
+		return 0, false
 	}
 	var total float64
 	add := func(ctx context.Context, c *redis.Client) error {
@@ -184,12 +184,12 @@ func (b *bench) redisCPU(ctx context.Context) time.Duration {
 	case *redis.Client:
 		err = add(ctx, c)
 	default:
-		return 0
+		return 0, false
 	}
 	if err != nil {
-		return 0
+		return 0, false
 	}
-	return time.Duration(total * float64(time.Second))
+	return time.Duration(total * float64(time.Second)), true
 }
 
 // usedMemory reads used_memory from INFO memory.
