@@ -1,6 +1,7 @@
 package booking
 
 import (
+	"cmp"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -349,12 +350,18 @@ type staffAppointmentJSON struct {
 	// CancelReason says why a cancelled appointment was cancelled: "citizen",
 	// "office", "closure:<id>" (it may be booked again), "erased".
 	CancelReason string `json:"cancel_reason,omitempty"`
+	// CheckedInAt is when the holder checked in at the office (then it is
+	// no longer moved: its ticket waits in the queue).
+	CheckedInAt string `json:"checked_in_at,omitempty"`
 }
 
 func toStaffJSON(a Appointment) staffAppointmentJSON {
 	out := staffAppointmentJSON{AppointmentJSON: toAppointmentJSON(a), ID: a.ID}
 	if a.Status == StatusCancelled {
 		out.CancelReason = a.CancelReason
+	}
+	if !a.CheckedIn.IsZero() {
+		out.CheckedInAt = a.CheckedIn.In(a.Start.Location()).Format(time.RFC3339)
 	}
 	return out
 }
@@ -366,7 +373,7 @@ func (h *HTTP) handleStaffDay(c *gin.Context) {
 		return
 	}
 	if code, ok := c.GetQuery("code"); ok {
-		audit.SetTarget(c, "code", code)
+		audit.SetTarget(c, "code", cmp.Or(NormalizeCode(code), "(invalid)"))
 		list, err := h.bookings.FindByCode(c.Request.Context(), o.ID, code)
 		if err != nil {
 			httpx.Error(c, err)

@@ -3,6 +3,7 @@ package booking
 import (
 	"context"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -518,9 +519,18 @@ func TestHTTPStaffReschedule(t *testing.T) {
 			t.Fatalf("%d reschedule mails queued, want 1", n)
 		}
 
-		// Once she has checked in, her ticket waits in the queue: no move.
+		// Once she has checked in, her ticket waits in the queue: no move —
+		// also when the check-in lands between reading and moving (the script checks).
+		stale, _, err := s.bookings.Get(context.Background(), erika.Token)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := s.bookings.MarkCheckedIn(context.Background(), "test", id, time.Date(2026, 10, 5, 11, 20, 0, 0, s.office.Location)); err != nil {
 			t.Fatal(err)
+		}
+		if _, err := s.bookings.reschedule(context.Background(), func() (Appointment, *Office, error) { return stale, s.office, nil },
+			"2026-10-07T11:00:00+02:00", "test"); !errors.Is(err, ErrCheckedIn) {
+			t.Fatalf("moving with the appointment as read before the check-in: %v, want ErrCheckedIn", err)
 		}
 		clerk.Post(t, move, map[string]string{"start": "2026-10-07T11:00:00+02:00"}).WantError(t, 409, "checked_in")
 		s.Get(t, "/api/v1/appointments/"+erika.Token).Want(t, 200).Decode(t, &mine)
@@ -587,8 +597,8 @@ func TestHTTPStaffBook(t *testing.T) {
 			t.Fatalf("a staff booking with an address queued %v, want one confirmation", kinds)
 		}
 
-		// Moved and cancelled by staff: no mail either (the reference the
-		// move queues resolves to nothing), and the other's mail still goes.
+		// Moved and cancelled by staff: nothing is queued, and a reference
+		// that was (an older binary's) resolves to nothing; the other's mail still goes.
 		clerk.Post(t, path+"/"+ids[0]+"/reschedule", map[string]string{"start": "2026-10-07T10:00:00+02:00"}).Want(t, 200)
 		clerk.Post(t, path+"/"+ids[1]+"/cancel", nil).Want(t, 200)
 		for _, id := range ids[:2] {

@@ -222,6 +222,8 @@ func (s *Bookings) reschedule(ctx context.Context, load func() (Appointment, *Of
 			return Appointment{}, ErrSlotTaken
 		case "inactive":
 			return Appointment{}, ErrAppointmentInactive
+		case "checked_in":
+			return Appointment{}, ErrCheckedIn
 		}
 	}
 	return Appointment{}, apperr.Conflict("try_again", "Bitte versuchen Sie es noch einmal.", "Please try again.")

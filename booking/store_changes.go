@@ -84,14 +84,16 @@ func (s *redisStore) cancel(ctx context.Context, now time.Time, a Appointment, r
 // one-click links of the closure mail): it becomes confirmed again; its old
 // seats were freed by the closure already.
 //
-// Returns "ok", "changed", "inactive", "closures_changed", "slot_taken" or
-// "code_taken" (the new day has another appointment with this code).
+// Returns "ok", "changed", "inactive", "closures_changed", "slot_taken",
+// "checked_in" (the holder checked in meanwhile) or "code_taken" (the new day
+// has another appointment with this code).
 var rescheduleCmd = redis.NewScript(takeSeatsLua + `
-local a = redis.call("HMGET", KEYS[1], "s", "q", "u", "n", "x", "e")
+local a = redis.call("HMGET", KEYS[1], "s", "q", "u", "n", "x", "e", "ci")
 if not a[1] then return "inactive" end
 local rebook = a[1] == "cancelled" and a[5] and string.sub(a[5], 1, 8) == "closure:"
 if a[1] ~= "confirmed" and a[1] ~= "unverified" and not rebook then return "inactive" end
 if a[2] ~= ARGV[2] then return "changed" end
+if a[7] and not rebook then return "checked_in" end -- its ticket waits in today's queue
 if (redis.call("GET", KEYS[8]) or "0") ~= ARGV[3] then return "closures_changed" end
 local owner = redis.call("HGET", KEYS[5], ARGV[18])
 if owner and owner ~= ARGV[10] then return "code_taken" end
