@@ -114,7 +114,7 @@ func benchCommand(ctx context.Context, cfg config.Config, args []string, stdout,
 		if len(rs) == 1 && rs[0].Requests > 0 && cpu > 0 {
 			n := float64(rs[0].Requests)
 			rs[0].CPUus = float64(cpu.Microseconds()) / n
-			if ok0 && ok1 { // both readings, or the difference is meaningless
+			if ok0 && ok1 && rcpu1 > rcpu0 { // both readings of one Redis, or the difference is meaningless
 				rs[0].RedisCPUus = float64((rcpu1 - rcpu0).Microseconds()) / n
 			}
 		}

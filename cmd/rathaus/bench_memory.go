@@ -167,7 +167,10 @@ func (b *bench) redisCPU(ctx context.Context) (_ time.Duration, ok bool) {
 			return err
 		}
 		for _, f := range []string{"used_cpu_sys", "used_cpu_user"} {
-			v, _ := strconv.ParseFloat(store.InfoField(info, f), 64)
+			v, err := strconv.ParseFloat(strings.TrimSpace(store.InfoField(info, f)), 64)
+			if err != nil {
+				return fmt.Errorf("INFO cpu has no %s: %w", f, err)
+			}
 			total += v
 		}
 		return nil

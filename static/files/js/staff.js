@@ -99,6 +99,7 @@ function actionsCell(a) {
   const cell = el('td', {});
   const byClosure = a.status === 'cancelled' && (a.cancel_reason || '').startsWith('closure:');
   if (a.status !== 'confirmed' && a.status !== 'unverified' && !byClosure) return cell; // the server refuses those that are over
+  if (a.checked_in_at) return cell; // checked in: the ticket waits in the queue
   const box = el('div', { class: 'row-actions' });
   const move = el('button', { type: 'button', class: 'secondary appt-move', 'data-id': a.id,
     'aria-label': t(byClosure ? 'staff.rebook_appt_label' : 'staff.move_appt_label', { code: a.code }),
@@ -142,6 +143,7 @@ function bookOpen() {
 function bookPick() {
   bookSlot = null;
   $('staff-book-form').hidden = true;
+  put($('book-calendar')); // the old calendar goes at once, not when the new one arrives
   fieldErrors($('staff-book-form'), $('book-errors')).clear();
   new Picker($('book-calendar'), office.id, $('book-service').value, (s) => {
     fieldErrors($('staff-book-form'), $('book-errors')).clear(); // a message about the time before goes
@@ -175,31 +177,34 @@ async function bookSubmit(ev) {
   if (missing.length) { errors.show(missing); return; }
   const btn = $('staff-book-submit');
   btn.disabled = true; // one request, however often it is clicked
+  let a;
   try {
-    const res = await api('POST', `${staffBase()}/appointments`, body);
-    const a = res.appointment;
-    form.reset();
-    bookClose(false);
-    const done = $('book-done');
-    done.textContent = t('staff.booked_appt', { code: a.code, date: fmtDate(a.start), time: fmtTime(a.start) });
-    done.dataset.code = a.code;
-    done.hidden = false;
-    done.focus();
-    listing = { date: a.start.slice(0, 10) }; // the office's date of the new appointment
-    await loadAppointments();
+    a = (await api('POST', `${staffBase()}/appointments`, body)).appointment;
   } catch (e) {
-    if (e instanceof ApiError && e.status === 409) bookPick(); // the time was taken meanwhile: choose again (the message stays above the calendar)
+    if (e instanceof ApiError && e.code === 'slot_taken') bookPick(); // the time was taken meanwhile: choose again (the message stays above the calendar)
     if (e instanceof ApiError && e.field && form.elements[e.field]) errors.show([[e.field, e.message]]);
     else errors.show([[null, e instanceof ApiError ? e.message : t('common.unknown_error')]]);
+    return;
   } finally {
     btn.disabled = false;
   }
+  form.reset();
+  bookClose(false);
+  const done = $('book-done');
+  done.textContent = t('staff.booked_appt', { code: a.code, date: fmtDate(a.start), time: fmtTime(a.start) });
+  done.dataset.code = a.code;
+  done.hidden = false;
+  done.focus();
+  listing = { date: a.start.slice(0, 10) }; // the office's date of the new appointment
+  await loadAppointments().catch(showError); // booked; a failed reload is the list's problem
 }
 
 function moveOpen(a) {
   if (!$('book-box').hidden) bookClose(false); // one calendar at a time
   moving = a;
-  $('h-move').textContent = t('staff.move_heading', { code: a.code, name: a.name });
+  const rebook = a.status === 'cancelled';
+  $('h-move').textContent = t(rebook ? 'staff.rebook_heading' : 'staff.move_heading', { code: a.code, name: a.name });
+  $('move-submit').textContent = t(rebook ? 'staff.rebook_submit' : 'staff.move_submit');
   $('move-error').hidden = true;
   $('move-box').hidden = false;
   $('h-move').focus();
@@ -209,7 +214,9 @@ function moveOpen(a) {
 function movePick(a) {
   moveSlot = null;
   $('move-confirm').hidden = true;
+  put($('move-calendar')); // the old calendar goes at once, not when the new one arrives
   new Picker($('move-calendar'), office.id, a.service, (s) => {
+    $('move-error').hidden = true; // a message about the time before goes
     moveSlot = s;
     $('move-chosen').textContent = t('staff.move_to', { date: fmtDate(s.start), time: fmtTime(s.start) });
     $('move-confirm').hidden = false;
@@ -229,26 +236,28 @@ function moveClose(focus = true) {
 
 async function moveSubmit(ev) {
   if (!moving || !moveSlot) return;
+  let moved;
   const btn = ev.currentTarget;
   btn.disabled = true; // one request, however often it is clicked
   try {
     const res = await api('POST', `${staffBase()}/appointments/${encodeURIComponent(moving.id)}/reschedule`, { start: moveSlot.start });
     const a = res.appointment;
     if (listing.code && a.code !== listing.code) listing = { code: a.code }; // the new day had the code: it got another
-    moveClose(false);
-    announce(t('staff.moved_appt', { code: a.code, date: fmtDate(a.start), time: fmtTime(a.start) }));
-    await loadAppointments();
-    const row = document.querySelector(`#appointments button.appt-move[data-id="${a.id}"]`);
-    (row || $('appointments-wrap')).focus();
+    moved = a;
   } catch (e) {
     const msg = e instanceof ApiError ? e.message : t('common.unknown_error');
-    if (e instanceof ApiError && e.status === 409 && moving) movePick(moving); // taken meanwhile: choose again
+    if (e instanceof ApiError && e.code === 'slot_taken' && moving) movePick(moving); // taken meanwhile: choose again
     const box = $('move-error');
     box.textContent = msg;
     box.hidden = false;
-    box.focus();
-    announce(msg, true);
+    box.focus(); // read out as it gets the focus
+    return;
   } finally { btn.disabled = false; }
+  moveClose(false);
+  announce(t('staff.moved_appt', { code: moved.code, date: fmtDate(moved.start), time: fmtTime(moved.start) }));
+  await loadAppointments().catch(showError); // the move worked; a failed reload is the list's problem
+  const row = document.querySelector(`#appointments button.appt-move[data-id="${moved.id}"]`);
+  (row || $('appointments-wrap')).focus();
 }
 
 async function loadAppointments() {
