@@ -34,6 +34,21 @@ func reminderRefs(t *testing.T, st *store.Store, office string) []notify.Ref {
 	return out
 }
 
+// remindAtOnce runs the reminder job of office on every server at once, as
+// replicas do.
+func remindAtOnce(t *testing.T, office string, now time.Time, servers ...*Bookings) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for _, b := range servers {
+		wg.Go(func() {
+			if _, err := b.SendDueReminders(context.Background(), office, now); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
 // TestReminders_OnceEach: two servers run the reminder job at once, every
 // seven minutes for a week; each appointment's reminder is queued exactly
 // once, within the run after it fell due, for the appointment's time after
@@ -79,15 +94,7 @@ func TestReminders_OnceEach(t *testing.T) {
 				clk.Advance(30 * time.Second)
 				lateID = book("late@example.org", "2026-10-05T09:00:00+02:00").Appointment.ID
 			}
-			var wg sync.WaitGroup
-			for _, b := range []*Bookings{b1, b2} {
-				wg.Go(func() {
-					if _, err := b.SendDueReminders(ctx, o.ID, clk.Now()); err != nil {
-						t.Error(err)
-					}
-				})
-			}
-			wg.Wait()
+			remindAtOnce(t, o.ID, clk.Now(), b1, b2)
 			for _, r := range reminderRefs(t, st, o.ID) {
 				if _, ok := seen[r.Subject]; !ok {
 					seen[r.Subject] = clk.Now()
@@ -293,15 +300,7 @@ func TestReminders_TwoLeads(t *testing.T) {
 		const step = 7 * time.Minute
 		for end := at("2026-10-05 12:00"); clk.Now().Before(end); {
 			clk.Advance(step)
-			var wg sync.WaitGroup
-			for _, b := range []*Bookings{b1, b2} {
-				wg.Go(func() {
-					if _, err := b.SendDueReminders(ctx, o.ID, clk.Now()); err != nil {
-						t.Error(err)
-					}
-				})
-			}
-			wg.Wait()
+			remindAtOnce(t, o.ID, clk.Now(), b1, b2)
 			clear(count)
 			for _, r := range reminderRefs(t, st, o.ID) {
 				id := r.MessageID()
