@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -349,5 +350,47 @@ func TestNameCannotBeChanged(t *testing.T) {
 	s.API.Get(t, "/api/v1/appointments/"+b.Token+"/data").Want(t, 200).Decode(t, &d)
 	if d.Appointment["name"] != "Anna Muster" || !strings.HasPrefix(d.Appointment["start"], "2026-12-01T10:00") {
 		t.Fatalf("after the move: %v", d.Appointment)
+	}
+}
+
+// TestAuditLogOfStaffBooking: a clerk's booking for a caller and a search by
+// the code a caller reads out show in the audit view with the appointment
+// created and the code looked for — and still without the citizen's name.
+func TestAuditLogOfStaffBooking(t *testing.T) {
+	clk := hardenedClock(t)
+	s := startTestServerWith(t, testConfig(t, "RATHAUS_ADMIN_PASSWORD", "admin-passwort-123"), Options{Clock: clk})
+	admin := s.API.WithBearer(loginToken(t, s, "admin", "admin-passwort-123"))
+	var booked struct {
+		Appointment struct{ ID, Code string }
+	}
+	admin.Post(t, "/api/v1/staff/offices/geesthacht/appointments", map[string]any{"service": "ummeldung", "start": tuesday9,
+		"name": "Zenzi Anruferin", "phone": "04152 130 77"}, "X-Request-ID", "req-staff-book").Want(t, 201).Decode(t, &booked)
+	spoken := strings.ToLower(strings.Replace(booked.Appointment.Code, "-", " ", 1))
+	admin.Get(t, "/api/v1/staff/offices/geesthacht/appointments?code="+url.QueryEscape(spoken), "X-Request-ID", "req-staff-find").Want(t, 200)
+	var got struct {
+		Entries []struct {
+			Action, Target string
+			RequestID      string `json:"request_id"`
+		}
+	}
+	res := admin.Get(t, "/api/v1/admin/audit?limit=50").Want(t, 200)
+	res.Decode(t, &got)
+	if strings.Contains(string(res.Body), "Zenzi") || strings.Contains(string(res.Body), "130 77") {
+		t.Fatalf("the audit log names the citizen: %s", res.Body)
+	}
+	want := map[string]string{
+		"req-staff-book": "appointment=" + booked.Appointment.ID + " office=geesthacht",
+		"req-staff-find": "code=" + booked.Appointment.Code + " office=geesthacht",
+	}
+	for _, e := range got.Entries {
+		if w, ok := want[e.RequestID]; ok {
+			if e.Target != w {
+				t.Errorf("%s (%s): target %q, want %q", e.RequestID, e.Action, e.Target, w)
+			}
+			delete(want, e.RequestID)
+		}
+	}
+	if len(want) != 0 {
+		t.Errorf("no audit entry for %v", want)
 	}
 }
