@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/robfig/cron/v3"
 
 	"github.com/rathaus/rathaus/internal/clock"
@@ -53,12 +54,51 @@ type Scheduler struct {
 	LockTTL time.Duration
 	// CatchUp is the longest downtime whose missed run is caught up.
 	CatchUp time.Duration
+	// Metrics, when set, counts the runs of this instance by outcome and
+	// when each job last succeeded (see NewSchedulerMetrics).
+	Metrics *SchedulerMetrics
 
 	mu     sync.Mutex
 	jobs   []*job
 	done   chan struct{}
 	stop   sync.Once
 	cancel context.CancelFunc
+}
+
+// SchedulerMetrics are the scheduled jobs' metrics: runs of this process by
+// job and outcome, and when each job last succeeded here. A job runs on one
+// replica per instant, so alert on the newest success over all replicas:
+// time() - max by (job) (rathaus_job_last_success_timestamp_seconds).
+type SchedulerMetrics struct {
+	Runs        *prometheus.CounterVec
+	LastSuccess *prometheus.GaugeVec
+}
+
+// NewSchedulerMetrics creates the job metrics and registers them with reg
+// (nil: not registered).
+func NewSchedulerMetrics(reg prometheus.Registerer) *SchedulerMetrics {
+	m := &SchedulerMetrics{
+		Runs: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "rathaus", Subsystem: "job", Name: "runs_total",
+			Help: "Scheduled job runs of this process by job and outcome (ok, failed)."}, []string{"job", "outcome"}),
+		LastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "rathaus", Subsystem: "job", Name: "last_success_timestamp_seconds",
+			Help: "When this process last ran the job successfully (Unix time)."}, []string{"job"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.Runs, m.LastSuccess)
+	}
+	return m
+}
+
+func (m *SchedulerMetrics) observe(job string, ok bool) {
+	if m == nil {
+		return
+	}
+	if !ok {
+		m.Runs.WithLabelValues(job, "failed").Inc()
+		return
+	}
+	m.Runs.WithLabelValues(job, "ok").Inc()
+	m.LastSuccess.WithLabelValues(job).Set(float64(time.Now().UnixNano()) / 1e9)
 }
 
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
@@ -177,10 +217,12 @@ func (s *Scheduler) runDue(ctx context.Context, j *job, now time.Time) (bool, er
 	}
 	if got {
 		if err := j.Run(ctx, due); err != nil {
+			s.Metrics.observe(j.Name, false)
 			err = fmt.Errorf("notify: job %s at %s: %w", j.Name, due.Format(time.RFC3339), err)
 			_ = s.st.setLast(ctx, j.Name, due)
 			return true, err
 		}
+		s.Metrics.observe(j.Name, true)
 	}
 	return got, s.st.setLast(ctx, j.Name, due)
 }

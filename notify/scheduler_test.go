@@ -3,12 +3,15 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/rathaus/rathaus/internal/clock"
@@ -303,4 +306,51 @@ func TestScheduler_Register(t *testing.T) {
 	if err := s.Register(Job{Name: "x", Spec: "* * * * *", Run: run}); err == nil {
 		t.Error("second job of the same name accepted")
 	}
+}
+
+// TestScheduler_Metrics: each run of this instance is counted by outcome,
+// and a success records when; a failed run leaves the last success alone.
+func TestScheduler_Metrics(t *testing.T) {
+	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
+		clk := clock.NewSimulated(time.Date(2026, 5, 4, 3, 0, 30, 0, berlin))
+		fail := false
+		job := Job{Name: "flaky", Spec: "* * * * *", Run: func(context.Context, time.Time) error {
+			if fail {
+				return errors.New("store down")
+			}
+			return nil
+		}}
+		s := newTestScheduler(t, st.Client, clk, "a", job)
+		s.Metrics = NewSchedulerMetrics(prometheus.NewRegistry())
+		value := func(c prometheus.Collector) float64 {
+			t.Helper()
+			ch := make(chan prometheus.Metric, 1)
+			c.Collect(ch)
+			var m dto.Metric
+			if err := (<-ch).Write(&m); err != nil {
+				t.Fatal(err)
+			}
+			if m.Counter != nil {
+				return m.Counter.GetValue()
+			}
+			return m.Gauge.GetValue()
+		}
+		ctx := context.Background()
+		s.exec(ctx)
+		clk.Advance(time.Minute)
+		s.exec(ctx)
+		ok, last := value(s.Metrics.Runs.WithLabelValues("flaky", "ok")), value(s.Metrics.LastSuccess.WithLabelValues("flaky"))
+		if ok != 2 || last <= 0 {
+			t.Fatalf("after two good runs: ok %v, last success %v", ok, last)
+		}
+		fail = true
+		clk.Advance(time.Minute)
+		s.exec(ctx)
+		if failed := value(s.Metrics.Runs.WithLabelValues("flaky", "failed")); failed != 1 {
+			t.Errorf("failed runs %v, want 1", failed)
+		}
+		if got := value(s.Metrics.LastSuccess.WithLabelValues("flaky")); got != last {
+			t.Errorf("a failed run moved the last success from %v to %v", last, got)
+		}
+	})
 }

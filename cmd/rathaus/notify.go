@@ -32,6 +32,7 @@ func (a *app) startNotify(ctx context.Context, wg *sync.WaitGroup) {
 	consumer := instanceName()
 	metrics := notify.NewMetrics(a.reg)
 	sched := notify.NewScheduler(a.store.Client, a.clock, defaultLocation(), consumer, a.log)
+	sched.Metrics = notify.NewSchedulerMetrics(a.reg)
 	var workers []*notify.Worker
 	for _, o := range a.offices.Offices {
 		w := notify.NewWorker(a.store.Client, notify.WorkerConfig{Office: o.ID, Consumer: consumer, Sender: mailer,
