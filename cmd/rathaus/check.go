@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/rathaus/rathaus/internal/config"
 	"github.com/rathaus/rathaus/internal/store"
 	"github.com/rathaus/rathaus/notify"
@@ -43,10 +45,11 @@ func checkCommand(ctx context.Context, cfg config.Config, stdout io.Writer) erro
 		report("warn", "config", "RATHAUS_POW_SECRET is unset: replicas reject each other's proof-of-work solutions and count rate limits apart")
 	}
 
+	var ids []string
 	if offices, err := loadOffices(cfg); err != nil {
 		report("FAIL", "offices", "%v", err)
 	} else {
-		ids := make([]string, len(offices))
+		ids = make([]string, len(offices))
 		for i, o := range offices {
 			ids[i] = o.ID
 		}
@@ -61,7 +64,7 @@ func checkCommand(ctx context.Context, cfg config.Config, stdout io.Writer) erro
 		report(status, "offices", "%d from %s: %s", len(offices), source, strings.Join(ids, ", "))
 	}
 
-	checkRedis(ctx, cfg, report)
+	checkRedis(ctx, cfg, ids, report)
 	checkMail(ctx, cfg, report)
 
 	if failed > 0 {
@@ -70,8 +73,9 @@ func checkCommand(ctx context.Context, cfg config.Config, stdout io.Writer) erro
 	return nil
 }
 
-// checkRedis reports whether the Redis answers and may be trusted with data.
-func checkRedis(ctx context.Context, cfg config.Config, report func(status, what, format string, args ...any)) {
+// checkRedis reports whether the Redis answers and may be trusted with data,
+// and the mail waiting in the outboxes of offices.
+func checkRedis(ctx context.Context, cfg config.Config, offices []string, report func(status, what, format string, args ...any)) {
 	if cfg.RedisURL == "" {
 		report("warn", "redis", "RATHAUS_REDIS_URL is unset: the embedded store loses everything when the process stops (trying out only)")
 		return
@@ -120,6 +124,39 @@ func checkRedis(ctx context.Context, cfg config.Config, report func(status, what
 		status = "warn" // rathaus is built and tested on Redis 7
 	}
 	report(status, "redis", "%s mode, Redis %s, %s used, maxmemory %s", st.Mode, version, used, limit)
+	checkOutboxes(ctx, st, offices, report)
+}
+
+// checkOutboxes reports the mails waiting in the offices' outboxes and for a
+// retry, and warns of mails that failed for good (the dead-letter stream):
+// their recipients never got them.
+func checkOutboxes(ctx context.Context, st *store.Store, offices []string, report func(status, what, format string, args ...any)) {
+	if len(offices) == 0 {
+		return
+	}
+	type counts struct{ waiting, retry, dead *redis.IntCmd }
+	pipe := st.Client.Pipeline()
+	cs := make([]counts, len(offices))
+	for i, o := range offices {
+		cs[i] = counts{pipe.XLen(ctx, notify.OutboxKey(o)), pipe.ZCard(ctx, notify.RetryKey(o)), pipe.XLen(ctx, notify.DeadLetterKey(o))}
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		report("FAIL", "outbox", "could not read the outboxes: %v", err)
+		return
+	}
+	var waiting, retry int64
+	var dead []string
+	for i, c := range cs {
+		waiting += c.waiting.Val()
+		retry += c.retry.Val()
+		if n := c.dead.Val(); n > 0 {
+			dead = append(dead, fmt.Sprintf("%s: %d (redis-cli XRANGE %s - +)", offices[i], n, notify.DeadLetterKey(offices[i])))
+		}
+	}
+	report("ok", "outbox", "%d mails waiting, %d for a retry, over %d offices", waiting, retry, len(offices))
+	if len(dead) > 0 {
+		report("warn", "outbox", "mails that failed for good, never delivered — %s", strings.Join(dead, "; "))
+	}
 }
 
 // checkMail reports whether mail can go out.

@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/rathaus/rathaus/internal/redistest"
+	"github.com/rathaus/rathaus/notify"
 )
 
 // TestCheckCommand: "rathaus check" against real parts — a redis-server with
@@ -29,7 +33,8 @@ func TestCheckCommand(t *testing.T) {
 			t.Fatalf("exit %d:\n%s", code, out)
 		}
 		for _, want := range []string{"ok    offices  1 from ", "ok    redis    keeps its keys (noeviction) and writes an append-only file",
-			"ok    redis    single mode, Redis ", "ok    mail     the SMTP server took the connection, the credentials (if any) and the sender noreply@localhost"} {
+			"ok    redis    single mode, Redis ", "ok    mail     the SMTP server took the connection, the credentials (if any) and the sender noreply@localhost",
+			"ok    outbox   0 mails waiting, 0 for a retry, over 1 offices"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("lacks %q:\n%s", want, out)
 			}
@@ -52,6 +57,24 @@ func TestCheckCommand(t *testing.T) {
 			"warn  config   RATHAUS_BASE_URL is the default", "warn  config   RATHAUS_POW_SECRET is unset", "3 of the checks failed"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("lacks %q:\n%s", want, out)
+			}
+		}
+	})
+	t.Run("mail that failed for good", func(t *testing.T) {
+		srv := redistest.Start(t, "--appendonly", "yes")
+		rdb := srv.Client(t)
+		ctx := context.Background()
+		for _, k := range []string{notify.OutboxKey("geesthacht"), notify.OutboxKey("geesthacht"), notify.DeadLetterKey("geesthacht")} {
+			if err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: k, Values: []any{"msg", "r1|confirmation|x|0|"}}).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		code, out := check(map[string]string{"RATHAUS_REDIS_URL": srv.URL(), "RATHAUS_MAIL_DIR": t.TempDir(),
+			"RATHAUS_OFFICES_FILE": filepath.Join(repoRoot, "examples", "offices.yaml")})
+		for _, want := range []string{"ok    outbox   2 mails waiting, 0 for a retry, over 1 offices",
+			"warn  outbox   mails that failed for good, never delivered — geesthacht: 1 (redis-cli XRANGE rathaus:{geesthacht}:outbox:dead - +)"} {
+			if code != exitOK || !strings.Contains(out, want) {
+				t.Errorf("exit %d, lacks %q:\n%s", code, want, out)
 			}
 		}
 	})
