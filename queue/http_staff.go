@@ -135,12 +135,12 @@ func (h *HTTP) handleStats(c *gin.Context) {
 	c.Header("Content-Disposition", `attachment; filename="stats-`+c.Param("office")+`.csv"`)
 	c.Status(http.StatusOK)
 	w := csv.NewWriter(c.Writer)
-	_ = w.Write([]string{"date", "service", "tickets", "walk_ins", "appointments", "served", "no_shows",
+	_ = w.Write([]string{"date", "service", "tickets", "walk_ins", "appointments", "served", "no_shows", "open",
 		"wait_p50_minutes", "wait_p90_minutes", "service_time_p50_minutes"})
 	f := func(x float64) string { return strconv.FormatFloat(x, 'f', 1, 64) }
 	for _, r := range rows {
 		_ = w.Write([]string{r.Date, r.Service, strconv.Itoa(r.Tickets), strconv.Itoa(r.WalkIns),
-			strconv.Itoa(r.Appointments), strconv.Itoa(r.Served), strconv.Itoa(r.NoShows),
+			strconv.Itoa(r.Appointments), strconv.Itoa(r.Served), strconv.Itoa(r.NoShows), strconv.Itoa(r.Open),
 			f(r.WaitP50Minutes), f(r.WaitP90Minutes), f(r.ServiceTimeP50Minute)})
 	}
 	w.Flush()

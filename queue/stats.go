@@ -8,13 +8,17 @@ import (
 // StatRow is one day and service of the statistics. It counts and measures;
 // it holds no ticket numbers and no personal data.
 type StatRow struct {
-	Date                 string  `json:"date"`
-	Service              string  `json:"service"`
-	Tickets              int     `json:"tickets"`
-	WalkIns              int     `json:"walk_ins"`
-	Appointments         int     `json:"appointments"`
-	Served               int     `json:"served"`
-	NoShows              int     `json:"no_shows"`
+	Date         string `json:"date"`
+	Service      string `json:"service"`
+	Tickets      int    `json:"tickets"`
+	WalkIns      int    `json:"walk_ins"`
+	Appointments int    `json:"appointments"`
+	Served       int    `json:"served"`
+	NoShows      int    `json:"no_shows"`
+	// Open counts tickets neither served nor marked as not come: still
+	// waiting, parked or called — at the end of a past day, those left open
+	// (a walk-in who went home, a call the counter never finished).
+	Open                 int     `json:"open"`
 	WaitP50Minutes       float64 `json:"wait_p50_minutes"`
 	WaitP90Minutes       float64 `json:"wait_p90_minutes"`
 	ServiceTimeP50Minute float64 `json:"service_time_p50_minutes"`
@@ -53,6 +57,8 @@ func DayStats(day string, services []string, tickets []Ticket) []StatRow {
 			}
 		case StatusNoShow:
 			a.row.NoShows++
+		case StatusWaiting, StatusCalled, StatusParked:
+			a.row.Open++
 		}
 		if t.Called > 0 {
 			from := max(t.Issued, t.Due)

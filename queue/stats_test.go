@@ -15,12 +15,14 @@ func TestDayStats(t *testing.T) {
 		{Number: "A003", Service: "a", Kind: KindAppointment, Status: StatusFinished, Issued: 0, Due: 30 * min, Called: 32 * min, LastCall: 32 * min, Finished: 37 * min, Appointment: "x"},
 		{Number: "A004", Service: "a", Kind: KindWalkIn, Status: StatusWaiting, Issued: 40 * min},
 		{Number: "B001", Service: "b", Kind: KindWalkIn, Status: StatusParked, Issued: 5 * min, Called: 6 * min},
+		// Called and never finished (left "called" over midnight): open, not served.
+		{Number: "A005", Service: "a", Kind: KindWalkIn, Status: StatusCalled, Issued: 50 * min, Called: 60 * min, LastCall: 60 * min},
 	}
 	got := DayStats("2026-10-01", []string{"a", "b", "c"}, tickets)
 	want := []StatRow{
-		{Date: "2026-10-01", Service: "a", Tickets: 4, WalkIns: 3, Appointments: 1, Served: 2, NoShows: 1,
+		{Date: "2026-10-01", Service: "a", Tickets: 5, WalkIns: 4, Appointments: 1, Served: 2, NoShows: 1, Open: 2,
 			WaitP50Minutes: 10, WaitP90Minutes: 20, ServiceTimeP50Minute: 5},
-		{Date: "2026-10-01", Service: "b", Tickets: 1, WalkIns: 1, WaitP50Minutes: 1, WaitP90Minutes: 1},
+		{Date: "2026-10-01", Service: "b", Tickets: 1, WalkIns: 1, Open: 1, WaitP50Minutes: 1, WaitP90Minutes: 1},
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("DayStats (-want +got):\n%s", d)

@@ -86,7 +86,7 @@ async function load(officeID) {
     { name: t('stats.wait_p50'), values: hours.map((h) => h.wait_p50_minutes) },
     { name: t('stats.service_p50'), values: hours.map((h) => h.service_time_p50_minutes) }], ' min'));
   const names = Object.fromEntries((office.services || []).map((sv) => [sv.id, sv.name]));
-  put($('stats-rows'), rows.map((r) => el('tr', {}, [fmtDate(r.date, { day: 'numeric', month: 'numeric', year: 'numeric' }), names[r.service] || r.service, r.tickets, r.appointments, r.served, r.no_shows,
+  put($('stats-rows'), rows.map((r) => el('tr', {}, [fmtDate(r.date, { day: 'numeric', month: 'numeric', year: 'numeric' }), names[r.service] || r.service, r.tickets, r.appointments, r.served, r.no_shows, r.open,
     r.wait_p50_minutes, r.wait_p90_minutes, r.service_time_p50_minutes].map((v) => el('td', { text: String(v) })))));
   $('stats-empty').hidden = rows.length > 0;
 }
