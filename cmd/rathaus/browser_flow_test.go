@@ -597,5 +597,28 @@ func TestBrowserStaffBooksForCaller(t *testing.T) {
 		t.Errorf("focus on %q after booking, want the note with the code", evalJS[string](staff, `document.activeElement.id`))
 	}
 	staff.checkAxe("staff booked")
+
+	// She stands at the counter: the clerk prints her a confirmation — on
+	// paper only the slip, with the code, the time, what to bring and how
+	// to reach the office.
+	staff.eval0(`window.print = () => {}`) // headless: no print dialog to wait for
+	staff.click("#book-print")
+	staff.waitFor(`body[data-printed="1"]`)
+	staff.emulateMedia("print")
+	printed := evalJS[[]string](staff, `["#print-slip .slip-code", "#book-done", "#appointments-wrap", "#site-header"].map(s => getComputedStyle(document.querySelector(s)).visibility === "visible" && document.querySelector(s).getClientRects().length > 0 ? s : "")`)
+	if strings.Join(printed, " ") != "#print-slip .slip-code   " {
+		t.Errorf("printed: %q, want only the slip of these", printed)
+	}
+	slipText := evalJS[string](staff, `document.getElementById("print-slip").innerText`)
+	for _, want := range []string{code, "3. Dezember 2026", "Fundsache", "Beschreibung des Gegenstands", "04152 130", "Markt 15"} {
+		if !strings.Contains(slipText, want) {
+			t.Errorf("the slip lacks %q:\n%s", want, slipText)
+		}
+	}
+	staff.screenshot("staff-slip-print-de")
+	staff.emulateMedia("")
+	if staff.nodeCount("#print-slip:not(:empty)") != 1 || evalJS[bool](staff, `document.getElementById("print-slip").getClientRects().length > 0`) {
+		t.Error("the slip shows on screen")
+	}
 	staff.checkErrors("staff booking")
 }

@@ -134,6 +134,7 @@ function actionsCell(a) {
 function bookOpen() {
   if (!$('move-box').hidden) moveClose(false); // one calendar at a time
   $('book-done').hidden = true;
+  $('book-print').hidden = true;
   $('book-box').hidden = false;
   put($('book-service'), office.services.map((s) => el('option', { value: s.id, text: s.name })));
   bookPick();
@@ -190,6 +191,7 @@ async function bookSubmit(ev) {
   }
   form.reset();
   bookClose(false);
+  slip(a);
   const done = $('book-done');
   done.textContent = t('staff.booked_appt', { code: a.code, date: fmtDate(a.start), time: fmtTime(a.start) });
   done.dataset.code = a.code;
@@ -197,6 +199,25 @@ async function bookSubmit(ev) {
   done.focus();
   listing = { date: a.start.slice(0, 10) }; // the office's date of the new appointment
   await loadAppointments().catch(showError); // booked; a failed reload is the list's problem
+}
+
+// slip fills the printable confirmation of appointment a (the citizen at the
+// counter takes it home; on screen it is hidden) and offers to print it.
+function slip(a) {
+  const svc = office.services.find((x) => x.id === a.service) || { name: a.service, documents: [] };
+  const phone = office.phone ? ' (' + office.phone + ')' : '';
+  put($('print-slip'),
+    el('h2', { text: t('staff.slip_heading') }),
+    el('p', { text: t('staff.slip_code') }),
+    el('p', { class: 'slip-code', text: a.code }),
+    el('dl', {},
+      el('dt', { text: t('staff.slip_when') }), el('dd', { text: `${fmtDate(a.start)}, ${fmtTime(a.start)}–${fmtTime(a.end)}` }),
+      el('dt', { text: t('staff.slip_what') }), el('dd', { text: svc.name }),
+      el('dt', { text: t('staff.slip_where') }), el('dd', { text: [office.name, office.address].filter(Boolean).join(', ') }),
+      svc.documents && svc.documents.length ? el('dt', { text: t('staff.slip_bring') }) : null,
+      svc.documents && svc.documents.length ? el('dd', { text: svc.documents.join(', ') }) : null),
+    el('p', { text: t('staff.slip_change', { phone }) }));
+  $('book-print').hidden = false;
 }
 
 function moveOpen(a) {
@@ -350,6 +371,7 @@ setupPage('staff.title', async () => {
   $('move-submit').addEventListener('click', moveSubmit);
   $('move-close').addEventListener('click', () => moveClose());
   $('book-open').addEventListener('click', bookOpen);
+  $('book-print').addEventListener('click', () => { document.body.dataset.printed = '1'; window.print(); });
   $('book-service').addEventListener('change', bookPick);
   $('staff-book-form').addEventListener('submit', bookSubmit);
   $('book-close').addEventListener('click', () => bookClose());
