@@ -146,14 +146,10 @@ func (h *HTTP) handleHoldDelete(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"released": true})
 }
 
+// bookRequestJSON is a citizen's booking: the staff booking's fields and a hold.
 type bookRequestJSON struct {
-	Service string `json:"service"`
-	Start   string `json:"start"`
-	Name    string `json:"name"`
-	Email   string `json:"email"`
-	Phone   string `json:"phone"`
-	Locale  string `json:"locale"`
-	Hold    string `json:"hold"`
+	staffBookRequestJSON
+	Hold string `json:"hold"`
 }
 
 // AppointmentJSON is an appointment as the API shows it to its holder.

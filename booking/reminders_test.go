@@ -49,6 +49,21 @@ func remindAtOnce(t *testing.T, office string, now time.Time, servers ...*Bookin
 	wg.Wait()
 }
 
+// checkOnceWhenDue checks that each reminder of want (key -> due time) was
+// queued once (count) and first seen within the run after it fell due.
+func checkOnceWhenDue(t *testing.T, want map[string]time.Time, count map[string]int, seen map[string]time.Time, step time.Duration) {
+	t.Helper()
+	for id, due := range want {
+		if count[id] != 1 {
+			t.Errorf("%s: queued %d times, want once", id, count[id])
+			continue
+		}
+		if got := seen[id]; got.Before(due) || got.After(due.Add(step+time.Minute)) {
+			t.Errorf("%s: queued at %s, due %s", id, got, due)
+		}
+	}
+}
+
 // TestReminders_OnceEach: two servers run the reminder job at once, every
 // seven minutes for a week; each appointment's reminder is queued exactly
 // once, within the run after it fell due, for the appointment's time after
@@ -109,15 +124,7 @@ func TestReminders_OnceEach(t *testing.T) {
 		for _, r := range refs {
 			count[r.Subject]++
 		}
-		for id, due := range want {
-			if count[id] != 1 {
-				t.Errorf("appointment %s: %d reminders, want 1", id, count[id])
-				continue
-			}
-			if got := seen[id]; got.Before(due) || got.After(due.Add(step+time.Minute)) {
-				t.Errorf("appointment %s: queued at %s, due %s", id, got, due)
-			}
-		}
+		checkOnceWhenDue(t, want, count, seen, step)
 		if count[lateID] != 0 {
 			t.Errorf("the late booking got a reminder")
 		}
@@ -316,15 +323,7 @@ func TestReminders_TwoLeads(t *testing.T) {
 		if len(count) != len(want) {
 			t.Errorf("reminders %v, want %v", count, want)
 		}
-		for id, due := range want {
-			if count[id] != 1 {
-				t.Errorf("%s: queued %d times, want once", id, count[id])
-				continue
-			}
-			if got := seen[id]; got.Before(due) || got.After(due.Add(step+time.Minute)) {
-				t.Errorf("%s: queued at %s, due %s", id, got, due)
-			}
-		}
+		checkOnceWhenDue(t, want, count, seen, step)
 
 		// An office without reminders queues none.
 		o.ReminderLeads = nil
