@@ -208,10 +208,12 @@ func IsUnavailable(err error) bool {
 	// A Redis that is up but refuses writes: full (maxmemory reached under
 	// noeviction), unable to persist (a failed snapshot or AOF write with
 	// stop-writes-on-bgsave-error), or busy with a script past its time limit.
-	// Redis puts the code first, also when a script's call failed.
+	// Redis puts the code first, also when a script's call failed. And a
+	// cluster moving a slot: go-redis follows MOVED and ASK a few times, then
+	// hands the last one over; the layout is changing, not broken.
 	var re redis.Error
 	if errors.As(err, &re) {
-		for _, p := range []string{"OOM ", "MISCONF ", "BUSY "} {
+		for _, p := range []string{"OOM ", "MISCONF ", "BUSY ", "MOVED ", "ASK "} {
 			if strings.HasPrefix(re.Error(), p) {
 				return true
 			}
