@@ -35,13 +35,24 @@ func demoStarts() []string {
 }
 
 // bookingLoad books from workers goroutines, each pausing pace between
-// requests, until stop is closed, and keeps the token of every 201.
+// requests, until stop is closed, and keeps the token of every 201 and every
+// answer.
 type bookingLoad struct {
-	mu     sync.Mutex
-	tokens []string
-	counts map[int]int
-	wg     sync.WaitGroup
-	stop   chan struct{}
+	mu      sync.Mutex
+	tokens  []string
+	counts  map[int]int
+	answers []answer
+	wg      sync.WaitGroup
+	stop    chan struct{}
+}
+
+// answer is one booking request of a bookingLoad.
+type answer struct {
+	code       int // -1: the connection broke
+	retryAfter string
+	start      string
+	token      string
+	sent, got  time.Time
 }
 
 func startBookingLoad(url string, workers int, pace time.Duration) *bookingLoad {
@@ -65,16 +76,19 @@ func startBookingLoad(url string, workers int, pace time.Duration) *bookingLoad 
 				next++
 				nextMu.Unlock()
 				var b bookedResp
-				code, _, err := postJSON(url+"/api/v1/offices/geesthacht/appointments",
-					bookingBody("ummeldung", starts[i%len(starts)], i), &b)
+				a := answer{start: starts[i%len(starts)], sent: time.Now()}
+				code, retry, err := postJSON(url+"/api/v1/offices/geesthacht/appointments",
+					bookingBody("ummeldung", a.start, i), &b)
 				if err != nil {
 					code = -1 // the connection broke: the outcome is unknown, not acknowledged
 				}
+				a.code, a.retryAfter, a.token, a.got = code, retry, b.Token, time.Now()
 				l.mu.Lock()
 				l.counts[code]++
 				if code == 201 {
 					l.tokens = append(l.tokens, b.Token)
 				}
+				l.answers = append(l.answers, a)
 				l.mu.Unlock()
 			}
 		}()
@@ -85,6 +99,23 @@ func startBookingLoad(url string, workers int, pace time.Duration) *bookingLoad 
 func (l *bookingLoad) finish() {
 	close(l.stop)
 	l.wg.Wait()
+}
+
+// bookedSince reports whether a booking sent after at was answered 201.
+func (l *bookingLoad) bookedSince(at time.Time) bool { return !l.firstBookedSince(at).IsZero() }
+
+// firstBookedSince returns when the first booking sent after at was answered
+// 201 (zero: none was).
+func (l *bookingLoad) firstBookedSince(at time.Time) time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var first time.Time
+	for _, a := range l.answers {
+		if a.code == http.StatusCreated && a.sent.After(at) && (first.IsZero() || a.got.Before(first)) {
+			first = a.got
+		}
+	}
+	return first
 }
 
 // TestRedisCrashDuringBookings kills redis-server (kill -9) at random moments

@@ -81,6 +81,12 @@ const (
 	// dialRetries keeps a dead Redis from costing a request go-redis's
 	// default of five dial attempts per command try.
 	dialRetries = 1
+	// clusterReload is how old a cluster client's map of slots may get. A
+	// master that dies answers no MOVED that would teach the client its
+	// promoted replica: with go-redis's default of 60 s the server answered
+	// 503 for a minute after a failover of 3 s. A reload is one CLUSTER SLOTS,
+	// at most once per interval while requests come.
+	clusterReload = time.Second
 )
 
 // poolSize is go-redis's default pool (10 per CPU) plus extra connections.
@@ -96,7 +102,7 @@ func newClient(t config.RedisTarget, pool int) redis.UniversalClient {
 		return redis.NewClusterClient(&redis.ClusterOptions{
 			Addrs: t.Addrs, Username: t.Username, Password: t.Password, TLSConfig: tlsConf,
 			DialTimeout: dialTimeout, ReadTimeout: readTimeout, WriteTimeout: writeTimeout, PoolTimeout: poolTimeout,
-			DialerRetries: dialRetries, MaxRetries: 2, PoolSize: pool,
+			DialerRetries: dialRetries, MaxRetries: 2, PoolSize: pool, ClusterStateReloadInterval: clusterReload,
 		})
 	case config.RedisSentinel:
 		return redis.NewFailoverClient(&redis.FailoverOptions{

@@ -38,6 +38,31 @@ func (c *Cluster) AddMaster(t testing.TB) *Server {
 	return n
 }
 
+// AddReplica starts a cluster-enabled redis-server, joins it as a replica of
+// master (redis-cli --cluster add-node --cluster-slave) and waits until it is
+// in sync. It is not added to Nodes (which are the masters).
+func (c *Cluster) AddReplica(t testing.TB, master *Server) *Server {
+	t.Helper()
+	n := Start(t, "--cluster-enabled", "yes", "--cluster-node-timeout", "2000", "--cluster-config-file", "nodes.conf")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	masterID, err := nodeID(ctx, master.Addr)
+	if err != nil {
+		t.Fatalf("redistest: %v", err)
+	}
+	if out, err := exec.CommandContext(ctx, "redis-cli", "--cluster", "add-node", n.Addr, master.Addr,
+		"--cluster-slave", "--cluster-master-id", masterID).CombinedOutput(); err != nil {
+		t.Fatalf("redistest: redis-cli --cluster add-node --cluster-slave: %v\n%s", err, out)
+	}
+	if err := waitInfo(n.Addr, "INFO", "replication", "master_link_status:up", 30*time.Second); err != nil {
+		t.Fatalf("redistest: replica %s: %v", n.Addr, err)
+	}
+	if err := waitInfo(n.Addr, "CLUSTER", "INFO", "cluster_state:ok", 30*time.Second); err != nil {
+		t.Fatalf("redistest: replica %s: %v", n.Addr, err)
+	}
+	return n
+}
+
 // SlotOwner returns the node that serves slot.
 func (c *Cluster) SlotOwner(ctx context.Context, slot int) (*Server, error) {
 	cl := redis.NewClient(&redis.Options{Addr: c.Nodes[0].Addr})
@@ -134,6 +159,23 @@ func (c *Cluster) KeySlot(ctx context.Context, key string) (int, error) {
 	defer cl.Close()
 	s, err := cl.ClusterKeySlot(ctx, key).Result()
 	return int(s), err
+}
+
+// Role returns the role INFO replication reports for addr ("master",
+// "slave"), or "" when it does not answer.
+func Role(ctx context.Context, addr string) string {
+	cl := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+	defer cl.Close()
+	s, err := cl.Info(ctx, "replication").Result()
+	if err != nil {
+		return ""
+	}
+	for _, l := range strings.Split(s, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "role:"); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 func nodeID(ctx context.Context, addr string) (string, error) {
