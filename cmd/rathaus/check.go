@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/mail"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -94,7 +95,7 @@ func checkRedis(ctx context.Context, cfg config.Config, offices []string, report
 	}
 	set, err := st.Check(ctx)
 	switch {
-	case errors.Is(err, store.ErrEvicting):
+	case errors.Is(err, store.ErrEvicting), errors.Is(err, store.ErrClusterNode):
 		report("FAIL", "redis", "%v", err)
 	case err != nil:
 		report("FAIL", "redis", "could not read its settings: %v", err)
@@ -104,6 +105,9 @@ func checkRedis(ctx context.Context, cfg config.Config, offices []string, report
 		report("warn", "redis", "no append-only file on %s: a crash loses what was written since the last snapshot (appendonly yes)", strings.Join(set.NoAOF, ", "))
 	default:
 		report("ok", "redis", "keeps its keys (noeviction) and writes an append-only file")
+	}
+	if err == nil {
+		checkReplicas(st, set, report)
 	}
 	info, err := st.Client.Info(ctx).Result()
 	if err != nil {
@@ -125,6 +129,45 @@ func checkRedis(ctx context.Context, cfg config.Config, offices []string, report
 	}
 	report(status, "redis", "%s mode, Redis %s, %s used, maxmemory %s", st.Mode, version, used, limit)
 	checkOutboxes(ctx, st, offices, report)
+}
+
+// checkReplicas reports what a dying master would cost. On a cluster each
+// master needs a replica to take over its offices; under Sentinel the
+// primary needs one to promote, and with ?wait=N it needs N+1, so that the
+// promoted one still has N and writes do not answer 503 after a failover.
+func checkReplicas(st *store.Store, set store.Settings, report func(status, what, format string, args ...any)) {
+	switch st.Mode {
+	case config.RedisCluster:
+		var none []string
+		for name, n := range set.Replicas {
+			if n == 0 {
+				none = append(none, name)
+			}
+		}
+		sort.Strings(none)
+		switch {
+		case len(none) > 0:
+			report("warn", "redis", "masters without a replica: %s; if one dies, its offices answer 503 until it is back (give every master a replica)",
+				strings.Join(none, ", "))
+		case len(set.Replicas) > 0:
+			report("ok", "redis", "every master of the cluster has a replica to take over")
+		}
+	case config.RedisSentinel:
+		n, ok := set.Replicas["the Sentinel primary"]
+		if !ok {
+			return
+		}
+		want := st.WaitReplicas + 1
+		switch {
+		case n == 0:
+			report("warn", "redis", "the Sentinel primary has no replica connected: a failover would have nothing to promote")
+		case n < want:
+			report("warn", "redis", "the Sentinel primary has %d replica(s) connected; with ?wait=%d run %d, or after a failover every write answers 503 until another replica joins",
+				n, st.WaitReplicas, want)
+		default:
+			report("ok", "redis", "the Sentinel primary has %d replica(s) connected", n)
+		}
+	}
 }
 
 // checkOutboxes reports the mails waiting in the offices' outboxes and for a

@@ -78,6 +78,37 @@ func TestCheckCommand(t *testing.T) {
 			}
 		}
 	})
+	t.Run("cluster master without a replica", func(t *testing.T) {
+		c := redistest.StartCluster(t)
+		c.AddReplica(t, c.Nodes[0])
+		code, out := check(map[string]string{"RATHAUS_REDIS_URL": c.URL(), "RATHAUS_MAIL_DIR": t.TempDir()})
+		want := "warn  redis    masters without a replica: "
+		i := strings.Index(out, want)
+		if code != exitOK || i < 0 {
+			t.Fatalf("exit %d, lacks %q:\n%s", code, want, out)
+		}
+		line, _, _ := strings.Cut(out[i:], "\n")
+		if strings.Contains(line, c.Nodes[0].Addr) || !strings.Contains(line, c.Nodes[1].Addr) || !strings.Contains(line, c.Nodes[2].Addr) {
+			t.Errorf("want the two masters without a replica named, not the one with:\n%s", line)
+		}
+		// One node of it named as a single Redis.
+		code, out = check(map[string]string{"RATHAUS_REDIS_URL": c.Nodes[1].URL(), "RATHAUS_MAIL_DIR": t.TempDir()})
+		if want := "FAIL  redis    the Redis is a node of a Redis Cluster"; code != exitFail || !strings.Contains(out, want) {
+			t.Errorf("a cluster node as redis://: exit %d, lacks %q:\n%s", code, want, out)
+		}
+	})
+	t.Run("Sentinel replicas", func(t *testing.T) {
+		s := redistest.SharedSentinel(t) // a primary with one replica
+		for _, tt := range []struct{ query, want string }{
+			{"", "ok    redis    the Sentinel primary has 1 replica(s) connected"},
+			{"?wait=1", "warn  redis    the Sentinel primary has 1 replica(s) connected; with ?wait=1 run 2"},
+		} {
+			code, out := check(map[string]string{"RATHAUS_REDIS_URL": s.URL() + tt.query, "RATHAUS_MAIL_DIR": t.TempDir()})
+			if code != exitOK || !strings.Contains(out, tt.want) {
+				t.Errorf("%q: exit %d, lacks %q:\n%s", tt.query, code, tt.want, out)
+			}
+		}
+	})
 	t.Run("Redis down", func(t *testing.T) {
 		srv := redistest.Start(t)
 		srv.Kill()

@@ -79,7 +79,7 @@ func (a *app) handleHealthz(c *gin.Context) {
 }
 
 // handleReadyz handles GET /readyz: 200 while the store answers, else 503;
-// also 503 while a Redis checked after the start may evict keys.
+// also 503 while a Redis checked after the start must not be trusted.
 func (a *app) handleReadyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), time.Second)
 	defer cancel()
@@ -88,9 +88,9 @@ func (a *app) handleReadyz(c *gin.Context) {
 		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "store": "unreachable"})
 		return
 	}
-	if a.storeEvicts.Load() {
+	if why, _ := a.storeRefused.Load().(string); why != "" {
 		c.Header("Retry-After", "60")
-		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "store": "evicting"})
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "store": why})
 		return
 	}
 	body := gin.H{"status": "ready", "store": string(a.store.Mode), "embedded": a.store.Embedded}

@@ -61,8 +61,9 @@ type app struct {
 	// meter counts requests; pacer lets the outbox workers yield to them.
 	meter *load.Meter
 	pacer *load.Pacer
-	// storeEvicts is set while a Redis checked after the start may evict keys.
-	storeEvicts atomic.Bool
+	// storeRefused says why a Redis checked after the start must not be
+	// trusted ("evicting", "cluster_node"); empty while it may.
+	storeRefused atomic.Value
 	// outbox is this process's mail sending, for /readyz (nil: none, role web).
 	outbox atomic.Pointer[outboxState]
 	// outboxStall is how long a worker may go without progress before
@@ -140,7 +141,7 @@ func (a *app) checkStore() (recheck bool, err error) {
 	defer cancel()
 	set, err := a.store.Check(ctx)
 	switch {
-	case errors.Is(err, store.ErrEvicting):
+	case errors.Is(err, store.ErrEvicting), errors.Is(err, store.ErrClusterNode):
 		return false, &config.Error{Var: "RATHAUS_REDIS_URL", Msg: err.Error()}
 	case err != nil:
 		a.log.Warn("store: could not read the Redis settings (maxmemory-policy, AOF) yet; checking again until it answers", "err", err)
@@ -162,8 +163,9 @@ var storeRecheckEvery = 5 * time.Second
 
 // recheckStore reads the Redis settings until they could be read and Redis
 // keeps its keys. While it may evict keys, /readyz answers 503 (store
-// "evicting") and an error is logged at each check: the process cannot refuse
-// to start any more, but it must not look healthy.
+// "evicting"; "cluster_node" for a node of a Redis Cluster named as a single
+// Redis) and an error is logged at each check: the process cannot refuse to
+// start any more, but it must not look healthy.
 func (a *app) recheckStore(ctx context.Context) {
 	t := time.NewTicker(storeRecheckEvery)
 	defer t.Stop()
@@ -178,10 +180,13 @@ func (a *app) recheckStore(ctx context.Context) {
 		cancel()
 		switch {
 		case errors.Is(err, store.ErrEvicting):
-			a.storeEvicts.Store(true)
+			a.storeRefused.Store("evicting")
 			a.log.Error("store: Redis may evict keys; this process answers /readyz with 503 until it keeps them", "err", err)
+		case errors.Is(err, store.ErrClusterNode):
+			a.storeRefused.Store("cluster_node")
+			a.log.Error("store: RATHAUS_REDIS_URL names a node of a Redis Cluster; this process answers /readyz with 503", "err", err)
 		case err == nil:
-			a.storeEvicts.Store(false)
+			a.storeRefused.Store("")
 			a.warnNoAOF(set)
 			return
 		}

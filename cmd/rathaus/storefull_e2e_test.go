@@ -175,6 +175,19 @@ func TestRefusesEvictingRedis(t *testing.T) {
 	}
 }
 
+// TestRefusesClusterNodeAsSingle: a node of a Redis Cluster named by a
+// redis:// URL would serve only its own slots and redirect the rest, so that
+// every office kept elsewhere answered 503 for good; rathaus does not start.
+func TestRefusesClusterNodeAsSingle(t *testing.T) {
+	node := redistest.SharedCluster(t).Nodes[0]
+	cfg := testConfig(t, "RATHAUS_REDIS_URL", node.URL())
+	err := Run(context.Background(), cfg, Options{LogOutput: io.Discard, OnListen: func(string) { t.Error("it listened") }})
+	var ce *config.Error
+	if !errors.As(err, &ce) || ce.Var != "RATHAUS_REDIS_URL" || !strings.Contains(ce.Msg, "redis+cluster://") {
+		t.Fatalf("Run = %v, want a configuration error of RATHAUS_REDIS_URL naming redis+cluster://", err)
+	}
+}
+
 // TestEvictingRedisFoundLater: a Redis that did not answer at the start is
 // checked once it does; if it may evict keys, /readyz answers 503 (store
 // "evicting") until its policy is noeviction again.

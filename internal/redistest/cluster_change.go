@@ -3,6 +3,7 @@ package redistest
 import (
 	"context"
 	"fmt"
+	"net"
 	"os/exec"
 	"strings"
 	"testing"
@@ -60,6 +61,16 @@ func (c *Cluster) AddReplica(t testing.TB, master *Server) *Server {
 	if err := waitInfo(n.Addr, "CLUSTER", "INFO", "cluster_state:ok", 30*time.Second); err != nil {
 		t.Fatalf("redistest: replica %s: %v", n.Addr, err)
 	}
+	// A master votes only for a replica it knows: wait until all know it.
+	id, err := nodeID(ctx, n.Addr)
+	if err != nil {
+		t.Fatalf("redistest: %v", err)
+	}
+	for _, m := range c.Nodes {
+		if err := waitInfo(m.Addr, "CLUSTER", "NODES", id, 30*time.Second); err != nil {
+			t.Fatalf("redistest: master %s does not know the new replica: %v", m.Addr, err)
+		}
+	}
 	return n
 }
 
@@ -115,7 +126,10 @@ func (c *Cluster) MoveSlot(ctx context.Context, slot int, to *Server, batch int,
 	if err := src.Do(ctx, "CLUSTER", "SETSLOT", slot, "MIGRATING", toID).Err(); err != nil {
 		return 0, fmt.Errorf("migrating: %w", err)
 	}
-	host, port, _ := strings.Cut(to.Addr, ":")
+	host, port, err := net.SplitHostPort(to.Addr)
+	if err != nil {
+		return 0, err
+	}
 	moved := 0
 	for {
 		keys, err := src.ClusterGetKeysInSlot(ctx, slot, batch).Result()
@@ -133,7 +147,11 @@ func (c *Cluster) MoveSlot(ctx context.Context, slot int, to *Server, batch int,
 			return moved, fmt.Errorf("migrate: %w", err)
 		}
 		moved += len(keys)
-		time.Sleep(pause)
+		select {
+		case <-ctx.Done():
+			return moved, ctx.Err()
+		case <-time.After(pause):
+		}
 	}
 	// The new owner first, then the old one, then the rest (as redis-cli does).
 	order := []*Server{to, from}

@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -31,6 +32,9 @@ type Store struct {
 	Client   redis.UniversalClient
 	Mode     config.RedisMode
 	Embedded bool
+	// WaitReplicas is the ?wait= of the URL: how many replicas must hold a
+	// script's writes before it counts (0: none).
+	WaitReplicas int
 
 	mini     *miniredis.Miniredis
 	stopTick chan struct{}
@@ -59,7 +63,7 @@ func Open(rawURL string, log *slog.Logger, blockingReaders ...int) (*Store, erro
 	if err != nil {
 		return nil, fmt.Errorf("store.Open: %w", err)
 	}
-	s := &Store{Mode: t.Mode, Client: newClient(t, poolSize(extra))}
+	s := &Store{Mode: t.Mode, Client: newClient(t, poolSize(extra)), WaitReplicas: t.WaitReplicas}
 	if t.WaitReplicas > 0 {
 		timeout := t.WaitTimeout
 		if timeout == 0 {
@@ -238,7 +242,19 @@ type Settings struct {
 	// Unknown names the masters whose INFO told neither policy nor AOF
 	// (a managed service may hide them): not checked.
 	Unknown []string
+	// Replicas is how many replicas each master has connected (INFO
+	// connected_slaves), by name; a master whose INFO does not tell is left out.
+	Replicas map[string]int
+	// ClusterNode names a Redis named as a single one (or a Sentinel
+	// primary) that is a node of a Redis Cluster.
+	ClusterNode string
 }
+
+// ErrClusterNode is Check's error for a node of a Redis Cluster named by a
+// redis:// (or Sentinel) URL: it serves only its own slots and redirects the
+// rest, so every office kept on another node would answer 503 for good.
+var ErrClusterNode = errors.New("the Redis is a node of a Redis Cluster: it serves only its own slots, and every office " +
+	"kept on another node would be refused; name the cluster as redis+cluster://host:port,host:port")
 
 // ErrEvicting is Check's error for a Redis that may evict keys.
 var ErrEvicting = errors.New("Redis may evict keys when it is full (maxmemory-policy is not noeviction): appointments, " +
@@ -247,10 +263,11 @@ var ErrEvicting = errors.New("Redis may evict keys when it is full (maxmemory-po
 // Check reads the settings of the Redis that decide whether acknowledged data
 // can be lost: an eviction policy other than noeviction (Redis deletes keys
 // when full — every key of rathaus is data, none is a cache) is ErrEvicting;
-// a master without AOF is reported. It uses INFO, which managed Redis
+// a master without AOF and the replicas of each master are reported. A node
+// of a Redis Cluster named as a single Redis is ErrClusterNode. It uses INFO, which managed Redis
 // services allow where CONFIG is disabled. The embedded store is not checked.
 func (s *Store) Check(ctx context.Context) (Settings, error) {
-	var out Settings
+	out := Settings{Replicas: map[string]int{}}
 	if s.Embedded {
 		return out, nil
 	}
@@ -269,6 +286,12 @@ func (s *Store) Check(ctx context.Context) (Settings, error) {
 		}
 		mu.Lock()
 		defer mu.Unlock()
+		if n, err := strconv.Atoi(InfoField(info, "connected_slaves")); err == nil {
+			out.Replicas[name] = n
+		}
+		if s.Mode != config.RedisCluster && InfoField(info, "cluster_enabled") == "1" {
+			out.ClusterNode = name
+		}
 		if policy != "" && policy != "noeviction" && out.Evicting == "" {
 			out.Evicting = name + " " + policy
 		}
@@ -291,6 +314,9 @@ func (s *Store) Check(ctx context.Context) (Settings, error) {
 	}
 	if err != nil {
 		return out, err
+	}
+	if out.ClusterNode != "" {
+		return out, fmt.Errorf("%w (%s)", ErrClusterNode, out.ClusterNode)
 	}
 	if out.Evicting != "" {
 		return out, fmt.Errorf("%w (%s)", ErrEvicting, out.Evicting)
