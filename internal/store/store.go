@@ -88,8 +88,8 @@ const (
 	// clusterReload is how old a cluster client's map of slots may get. A
 	// master that dies answers no MOVED that would teach the client its
 	// promoted replica: with go-redis's default of 60 s the server answered
-	// 503 for a minute after a failover of 3 s. A reload is one CLUSTER SLOTS,
-	// at most once per interval while requests come.
+	// 503 for a minute after a failover of 3 s. A reload is one CLUSTER SLOTS
+	// in the background, at most once per interval while commands run.
 	clusterReload = time.Second
 )
 
@@ -264,8 +264,9 @@ var ErrEvicting = errors.New("Redis may evict keys when it is full (maxmemory-po
 // can be lost: an eviction policy other than noeviction (Redis deletes keys
 // when full — every key of rathaus is data, none is a cache) is ErrEvicting;
 // a master without AOF and the replicas of each master are reported. A node
-// of a Redis Cluster named as a single Redis is ErrClusterNode. It uses INFO, which managed Redis
-// services allow where CONFIG is disabled. The embedded store is not checked.
+// of a Redis Cluster named as a single Redis is ErrClusterNode. It uses INFO,
+// which managed Redis services allow where CONFIG is disabled. The embedded
+// store is not checked.
 func (s *Store) Check(ctx context.Context) (Settings, error) {
 	out := Settings{Replicas: map[string]int{}}
 	if s.Embedded {
