@@ -62,7 +62,7 @@ type app struct {
 	meter *load.Meter
 	pacer *load.Pacer
 	// storeRefused says why a Redis checked after the start must not be
-	// trusted ("evicting", "cluster_node"); empty while it may.
+	// trusted ("evicting", "cluster_node", "replica"); empty while it may.
 	storeRefused atomic.Value
 	// outbox is this process's mail sending, for /readyz (nil: none, role web).
 	outbox atomic.Pointer[outboxState]
@@ -141,7 +141,7 @@ func (a *app) checkStore() (recheck bool, err error) {
 	defer cancel()
 	set, err := a.store.Check(ctx)
 	switch {
-	case errors.Is(err, store.ErrEvicting), errors.Is(err, store.ErrClusterNode):
+	case errors.Is(err, store.ErrEvicting), errors.Is(err, store.ErrClusterNode), errors.Is(err, store.ErrReplica):
 		return false, &config.Error{Var: "RATHAUS_REDIS_URL", Msg: err.Error()}
 	case err != nil:
 		a.log.Warn("store: could not read the Redis settings (maxmemory-policy, AOF) yet; checking again until it answers", "err", err)
@@ -164,7 +164,7 @@ var storeRecheckEvery = 5 * time.Second
 // recheckStore reads the Redis settings until they could be read and Redis
 // keeps its keys. While it may evict keys, /readyz answers 503 (store
 // "evicting"; "cluster_node" for a node of a Redis Cluster named as a single
-// Redis) and an error is logged at each check: the process cannot refuse to
+// Redis, "replica" for a replica) and an error is logged at each check: the process cannot refuse to
 // start any more, but it must not look healthy.
 func (a *app) recheckStore(ctx context.Context) {
 	t := time.NewTicker(storeRecheckEvery)
@@ -185,6 +185,9 @@ func (a *app) recheckStore(ctx context.Context) {
 		case errors.Is(err, store.ErrClusterNode):
 			a.storeRefused.Store("cluster_node")
 			a.log.Error("store: RATHAUS_REDIS_URL names a node of a Redis Cluster; this process answers /readyz with 503", "err", err)
+		case errors.Is(err, store.ErrReplica):
+			a.storeRefused.Store("replica")
+			a.log.Error("store: RATHAUS_REDIS_URL names a replica, which refuses writes; this process answers /readyz with 503", "err", err)
 		case err == nil:
 			a.storeRefused.Store("")
 			a.warnNoAOF(set)

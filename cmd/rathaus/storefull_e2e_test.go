@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -168,11 +170,20 @@ func send(t *testing.T, method, url string, body any, token string) (int, http.H
 func TestRefusesEvictingRedis(t *testing.T) {
 	srv := redistest.Start(t, "--maxmemory-policy", "allkeys-lru")
 	cfg := testConfig(t, "RATHAUS_REDIS_URL", srv.URL())
-	err := Run(context.Background(), cfg, Options{LogOutput: io.Discard, OnListen: func(string) { t.Error("it listened") }})
+	err := runRefused(t, cfg)
 	var ce *config.Error
 	if !errors.As(err, &ce) || ce.Var != "RATHAUS_REDIS_URL" || !strings.Contains(ce.Msg, "noeviction") {
 		t.Fatalf("Run = %v, want a configuration error of RATHAUS_REDIS_URL asking for noeviction", err)
 	}
+}
+
+// runRefused runs a server that must refuse to start; should it start
+// after all, it is stopped after 10 s so that the test fails rather than hangs.
+func runRefused(t *testing.T, cfg config.Config) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return Run(ctx, cfg, Options{LogOutput: io.Discard, OnListen: func(string) { t.Error("it listened") }})
 }
 
 // TestRefusesClusterNodeAsSingle: a node of a Redis Cluster named by a
@@ -181,10 +192,31 @@ func TestRefusesEvictingRedis(t *testing.T) {
 func TestRefusesClusterNodeAsSingle(t *testing.T) {
 	node := redistest.SharedCluster(t).Nodes[0]
 	cfg := testConfig(t, "RATHAUS_REDIS_URL", node.URL())
-	err := Run(context.Background(), cfg, Options{LogOutput: io.Discard, OnListen: func(string) { t.Error("it listened") }})
+	err := runRefused(t, cfg)
 	var ce *config.Error
 	if !errors.As(err, &ce) || ce.Var != "RATHAUS_REDIS_URL" || !strings.Contains(ce.Msg, "redis+cluster://") {
 		t.Fatalf("Run = %v, want a configuration error of RATHAUS_REDIS_URL naming redis+cluster://", err)
+	}
+}
+
+// TestRefusesReplica: a replica named by a redis:// URL answers PING and
+// reads but refuses every write; rathaus does not start on it, and "rathaus
+// check" fails.
+func TestRefusesReplica(t *testing.T) {
+	primary := redistest.Start(t)
+	host, port, _ := net.SplitHostPort(primary.Addr)
+	replica := redistest.Start(t, "--replicaof", host, port)
+	cfg := testConfig(t, "RATHAUS_REDIS_URL", replica.URL())
+	err := runRefused(t, cfg)
+	var ce *config.Error
+	if !errors.As(err, &ce) || ce.Var != "RATHAUS_REDIS_URL" || !strings.Contains(ce.Msg, "replica") {
+		t.Fatalf("Run = %v, want a configuration error of RATHAUS_REDIS_URL naming the replica", err)
+	}
+	var out bytes.Buffer
+	env := map[string]string{"RATHAUS_REDIS_URL": replica.URL(), "RATHAUS_MAIL_DIR": t.TempDir()}
+	if code := run([]string{"check"}, func(k string) string { return env[k] }, nil, &out, &out); code != exitFail ||
+		!strings.Contains(out.String(), "FAIL  redis    the Redis is a replica") {
+		t.Fatalf("rathaus check: exit %d\n%s", code, out.String())
 	}
 }
 

@@ -248,6 +248,8 @@ type Settings struct {
 	// ClusterNode names a Redis named as a single one (or a Sentinel
 	// primary) that is a node of a Redis Cluster.
 	ClusterNode string
+	// Replica names a Redis named as a single one that is a replica.
+	Replica string
 }
 
 // ErrClusterNode is Check's error for a node of a Redis Cluster named by a
@@ -255,6 +257,11 @@ type Settings struct {
 // rest, so every office kept on another node would answer 503 for good.
 var ErrClusterNode = errors.New("the Redis is a node of a Redis Cluster: it serves only its own slots, and every office " +
 	"kept on another node would be refused; name the cluster as redis+cluster://host:port,host:port")
+
+// ErrReplica is Check's error for a replica named by a redis:// URL: it
+// answers reads and PING, and refuses every write (READONLY) for good.
+var ErrReplica = errors.New("the Redis is a replica (read-only): every booking would be refused; name its primary, " +
+	"or the sentinels as redis+sentinel://host:port,host:port/master-name")
 
 // ErrEvicting is Check's error for a Redis that may evict keys.
 var ErrEvicting = errors.New("Redis may evict keys when it is full (maxmemory-policy is not noeviction): appointments, " +
@@ -264,7 +271,8 @@ var ErrEvicting = errors.New("Redis may evict keys when it is full (maxmemory-po
 // can be lost: an eviction policy other than noeviction (Redis deletes keys
 // when full — every key of rathaus is data, none is a cache) is ErrEvicting;
 // a master without AOF and the replicas of each master are reported. A node
-// of a Redis Cluster named as a single Redis is ErrClusterNode. It uses INFO,
+// of a Redis Cluster named as a single Redis is ErrClusterNode, a replica
+// named as one ErrReplica. It uses INFO,
 // which managed Redis services allow where CONFIG is disabled. The embedded
 // store is not checked.
 func (s *Store) Check(ctx context.Context) (Settings, error) {
@@ -293,6 +301,9 @@ func (s *Store) Check(ctx context.Context) (Settings, error) {
 		if s.Mode != config.RedisCluster && InfoField(info, "cluster_enabled") == "1" {
 			out.ClusterNode = name
 		}
+		if s.Mode == config.RedisSingle && InfoField(info, "role") == "slave" {
+			out.Replica = name
+		}
 		if policy != "" && policy != "noeviction" && out.Evicting == "" {
 			out.Evicting = name + " " + policy
 		}
@@ -318,6 +329,9 @@ func (s *Store) Check(ctx context.Context) (Settings, error) {
 	}
 	if out.ClusterNode != "" {
 		return out, fmt.Errorf("%w (%s)", ErrClusterNode, out.ClusterNode)
+	}
+	if out.Replica != "" {
+		return out, fmt.Errorf("%w (%s)", ErrReplica, out.Replica)
 	}
 	if out.Evicting != "" {
 		return out, fmt.Errorf("%w (%s)", ErrEvicting, out.Evicting)
