@@ -134,9 +134,17 @@ func checkRedis(ctx context.Context, cfg config.Config, offices []string, report
 // checkReplicas reports what a dying master would cost. On a cluster each
 // master needs a replica to take over its offices; under Sentinel the
 // primary needs one to promote, and with ?wait=N it needs N+1, so that the
-// promoted one still has N and writes do not answer 503 after a failover.
+// promoted one still has N and writes do not answer 503 after a failover. A
+// single Redis with ?wait=N needs N replicas.
 func checkReplicas(st *store.Store, set store.Settings, report func(status, what, format string, args ...any)) {
 	switch st.Mode {
+	case config.RedisSingle:
+		for name, n := range set.Replicas {
+			if n < st.WaitReplicas {
+				report("warn", "redis", "%s has %d replica(s) connected; with ?wait=%d every write answers 503 until %d are",
+					name, n, st.WaitReplicas, st.WaitReplicas)
+			}
+		}
 	case config.RedisCluster:
 		var none []string
 		for name, n := range set.Replicas {

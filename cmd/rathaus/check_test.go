@@ -109,6 +109,13 @@ func TestCheckCommand(t *testing.T) {
 			}
 		}
 	})
+	t.Run("wait without replicas", func(t *testing.T) {
+		srv := redistest.Start(t, "--appendonly", "yes")
+		code, out := check(map[string]string{"RATHAUS_REDIS_URL": srv.URL() + "?wait=1", "RATHAUS_MAIL_DIR": t.TempDir()})
+		if want := "warn  redis    " + srv.Addr + " has 0 replica(s) connected; with ?wait=1 every write answers 503 until 1 are"; code != exitOK || !strings.Contains(out, want) {
+			t.Errorf("exit %d, lacks %q:\n%s", code, want, out)
+		}
+	})
 	t.Run("Redis down", func(t *testing.T) {
 		srv := redistest.Start(t)
 		srv.Kill()

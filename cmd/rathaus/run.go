@@ -133,18 +133,26 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	return nil
 }
 
-// checkStore refuses a Redis that may evict keys and warns about one without
-// AOF. A Redis that does not answer yet cannot be checked: the start goes on
-// (as always when Redis is down) and recheck asks to check it once it answers.
+// checkStore refuses a Redis that may evict keys or is a node of a Redis
+// Cluster named as a single Redis, and warns about one without AOF. A Redis
+// that does not answer yet cannot be checked: the start goes on (as always
+// when Redis is down) and recheck asks to check it once it answers. So does
+// a replica: an address that follows the primary (a service's endpoint, a
+// virtual IP) may name the old one for a moment during a failover; /readyz
+// answers 503 meanwhile.
 func (a *app) checkStore() (recheck bool, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	set, err := a.store.Check(ctx)
 	switch {
-	case errors.Is(err, store.ErrEvicting), errors.Is(err, store.ErrClusterNode), errors.Is(err, store.ErrReplica):
+	case errors.Is(err, store.ErrEvicting), errors.Is(err, store.ErrClusterNode):
 		return false, &config.Error{Var: "RATHAUS_REDIS_URL", Msg: err.Error()}
+	case errors.Is(err, store.ErrReplica):
+		a.storeRefused.Store("replica")
+		a.log.Error("store: RATHAUS_REDIS_URL names a replica, whose writes are refused; /readyz answers 503 until it is a primary", "err", err)
+		return true, nil
 	case err != nil:
-		a.log.Warn("store: could not read the Redis settings (maxmemory-policy, AOF) yet; checking again until it answers", "err", err)
+		a.log.Warn("store: could not read the Redis settings (maxmemory-policy, AOF, role) yet; checking again until it answers", "err", err)
 		return true, nil
 	}
 	a.warnNoAOF(set)
@@ -161,11 +169,12 @@ func (a *app) warnNoAOF(set store.Settings) {
 // storeRecheckEvery is how often recheckStore reads the Redis settings.
 var storeRecheckEvery = 5 * time.Second
 
-// recheckStore reads the Redis settings until they could be read and Redis
-// keeps its keys. While it may evict keys, /readyz answers 503 (store
-// "evicting"; "cluster_node" for a node of a Redis Cluster named as a single
-// Redis, "replica" for a replica) and an error is logged at each check: the process cannot refuse to
-// start any more, but it must not look healthy.
+// recheckStore reads the Redis settings until they could be read and may be
+// trusted. While they may not, /readyz answers 503 (store "evicting" for a
+// Redis that may evict keys, "cluster_node" for a node of a Redis Cluster
+// named as a single Redis, "replica" for a replica) and an error is logged at
+// each check: the process cannot refuse to start any more, but it must not
+// look healthy.
 func (a *app) recheckStore(ctx context.Context) {
 	t := time.NewTicker(storeRecheckEvery)
 	defer t.Stop()
@@ -187,7 +196,7 @@ func (a *app) recheckStore(ctx context.Context) {
 			a.log.Error("store: RATHAUS_REDIS_URL names a node of a Redis Cluster; this process answers /readyz with 503", "err", err)
 		case errors.Is(err, store.ErrReplica):
 			a.storeRefused.Store("replica")
-			a.log.Error("store: RATHAUS_REDIS_URL names a replica, which refuses writes; this process answers /readyz with 503", "err", err)
+			a.log.Error("store: RATHAUS_REDIS_URL names a replica, whose writes are refused; this process answers /readyz with 503", "err", err)
 		case err == nil:
 			a.storeRefused.Store("")
 			a.warnNoAOF(set)

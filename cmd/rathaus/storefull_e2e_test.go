@@ -199,24 +199,33 @@ func TestRefusesClusterNodeAsSingle(t *testing.T) {
 	}
 }
 
-// TestRefusesReplica: a replica named by a redis:// URL answers PING and
-// reads but refuses every write; rathaus does not start on it, and "rathaus
-// check" fails.
-func TestRefusesReplica(t *testing.T) {
+// TestReplicaNotReady: a replica named by a redis:// URL answers PING and
+// reads but refuses every write. An address that follows the primary (a
+// service's endpoint, a virtual IP) can name the old one for a moment during
+// a failover, so rathaus starts, but /readyz answers 503 (store "replica")
+// until the Redis is a primary; "rathaus check" fails.
+func TestReplicaNotReady(t *testing.T) {
+	old := storeRecheckEvery
+	storeRecheckEvery = 100 * time.Millisecond
+	t.Cleanup(func() { storeRecheckEvery = old })
 	primary := redistest.Start(t)
 	host, port, _ := net.SplitHostPort(primary.Addr)
 	replica := redistest.Start(t, "--replicaof", host, port)
-	cfg := testConfig(t, "RATHAUS_REDIS_URL", replica.URL())
-	err := runRefused(t, cfg)
-	var ce *config.Error
-	if !errors.As(err, &ce) || ce.Var != "RATHAUS_REDIS_URL" || !strings.Contains(ce.Msg, "replica") {
-		t.Fatalf("Run = %v, want a configuration error of RATHAUS_REDIS_URL naming the replica", err)
-	}
+
 	var out bytes.Buffer
 	env := map[string]string{"RATHAUS_REDIS_URL": replica.URL(), "RATHAUS_MAIL_DIR": t.TempDir()}
 	if code := run([]string{"check"}, func(k string) string { return env[k] }, nil, &out, &out); code != exitFail ||
 		!strings.Contains(out.String(), "FAIL  redis    the Redis is a replica") {
 		t.Fatalf("rathaus check: exit %d\n%s", code, out.String())
+	}
+
+	s := startTestServer(t, "RATHAUS_REDIS_URL", replica.URL())
+	if code, _, body := send(t, "GET", s.URL+"/readyz", nil, ""); code != http.StatusServiceUnavailable || !strings.Contains(body, `"replica"`) {
+		t.Fatalf("readyz on a replica: %d %s, want 503 replica", code, body)
+	}
+	mustDo(t, replica.Client(t), "REPLICAOF", "NO", "ONE")
+	if !waitFor(10*time.Second, func() bool { code, _, _ := send(t, "GET", s.URL+"/readyz", nil, ""); return code == http.StatusOK }) {
+		t.Fatal("readyz stayed 503 after the replica became a primary")
 	}
 }
 

@@ -259,8 +259,9 @@ var ErrClusterNode = errors.New("the Redis is a node of a Redis Cluster: it serv
 	"kept on another node would be refused; name the cluster as redis+cluster://host:port,host:port")
 
 // ErrReplica is Check's error for a replica named by a redis:// URL: it
-// answers reads and PING, and refuses every write (READONLY) for good.
-var ErrReplica = errors.New("the Redis is a replica (read-only): every booking would be refused; name its primary, " +
+// answers reads and PING, but refuses writes (READONLY), or, with
+// replica-read-only no, loses them at its next resync.
+var ErrReplica = errors.New("the Redis is a replica: its writes are refused, or lost at its next resync; name its primary, " +
 	"or the sentinels as redis+sentinel://host:port,host:port/master-name")
 
 // ErrEvicting is Check's error for a Redis that may evict keys.
