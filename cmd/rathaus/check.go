@@ -95,7 +95,8 @@ func checkRedis(ctx context.Context, cfg config.Config, offices []string, report
 	}
 	set, err := st.Check(ctx)
 	switch {
-	case errors.Is(err, store.ErrEvicting), errors.Is(err, store.ErrClusterNode), errors.Is(err, store.ErrReplica):
+	case errors.Is(err, store.ErrEvicting), errors.Is(err, store.ErrClusterNode), errors.Is(err, store.ErrNotCluster),
+		errors.Is(err, store.ErrReplica):
 		report("FAIL", "redis", "%v", err)
 	case err != nil:
 		report("FAIL", "redis", "could not read its settings: %v", err)

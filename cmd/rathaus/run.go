@@ -62,7 +62,8 @@ type app struct {
 	meter *load.Meter
 	pacer *load.Pacer
 	// storeRefused says why a Redis checked after the start must not be
-	// trusted ("evicting", "cluster_node", "replica"); empty while it may.
+	// trusted ("evicting", "cluster_node", "not_cluster", "replica"); empty
+	// while it may.
 	storeRefused atomic.Value
 	// outbox is this process's mail sending, for /readyz (nil: none, role web).
 	outbox atomic.Pointer[outboxState]
@@ -133,8 +134,9 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	return nil
 }
 
-// checkStore refuses a Redis that may evict keys or is a node of a Redis
-// Cluster named as a single Redis, and warns about one without AOF. A Redis
+// checkStore refuses a Redis that may evict keys, is a node of a Redis
+// Cluster named as a single Redis or a plain Redis named as a cluster, and
+// warns about one without AOF. A Redis
 // that does not answer yet cannot be checked: the start goes on (as always
 // when Redis is down) and recheck asks to check it once it answers. So does
 // a replica: an address that follows the primary (a service's endpoint, a
@@ -145,7 +147,7 @@ func (a *app) checkStore() (recheck bool, err error) {
 	defer cancel()
 	set, err := a.store.Check(ctx)
 	switch {
-	case errors.Is(err, store.ErrEvicting), errors.Is(err, store.ErrClusterNode):
+	case errors.Is(err, store.ErrEvicting), errors.Is(err, store.ErrClusterNode), errors.Is(err, store.ErrNotCluster):
 		return false, &config.Error{Var: "RATHAUS_REDIS_URL", Msg: err.Error()}
 	case errors.Is(err, store.ErrReplica):
 		a.storeRefused.Store("replica")
@@ -172,7 +174,8 @@ var storeRecheckEvery = 5 * time.Second
 // recheckStore reads the Redis settings until they could be read and may be
 // trusted. While they may not, /readyz answers 503 (store "evicting" for a
 // Redis that may evict keys, "cluster_node" for a node of a Redis Cluster
-// named as a single Redis, "replica" for a replica) and an error is logged at
+// named as a single Redis, "not_cluster" for a plain Redis named as a
+// cluster, "replica" for a replica) and an error is logged at
 // each check: the process cannot refuse to start any more, but it must not
 // look healthy.
 func (a *app) recheckStore(ctx context.Context) {
@@ -194,6 +197,9 @@ func (a *app) recheckStore(ctx context.Context) {
 		case errors.Is(err, store.ErrClusterNode):
 			a.storeRefused.Store("cluster_node")
 			a.log.Error("store: RATHAUS_REDIS_URL names a node of a Redis Cluster; this process answers /readyz with 503", "err", err)
+		case errors.Is(err, store.ErrNotCluster):
+			a.storeRefused.Store("not_cluster")
+			a.log.Error("store: RATHAUS_REDIS_URL names a cluster, but the Redis is none; this process answers /readyz with 503", "err", err)
 		case errors.Is(err, store.ErrReplica):
 			a.storeRefused.Store("replica")
 			a.log.Error("store: RATHAUS_REDIS_URL names a replica, whose writes are refused; this process answers /readyz with 503", "err", err)

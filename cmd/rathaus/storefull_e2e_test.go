@@ -199,6 +199,17 @@ func TestRefusesClusterNodeAsSingle(t *testing.T) {
 	}
 }
 
+// TestRefusesNotCluster: a plain Redis named by redis+cluster:// would fail
+// every command; rathaus does not start, and says how to name it.
+func TestRefusesNotCluster(t *testing.T) {
+	srv := redistest.Start(t)
+	err := runRefused(t, testConfig(t, "RATHAUS_REDIS_URL", "redis+cluster://"+srv.Addr))
+	var ce *config.Error
+	if !errors.As(err, &ce) || ce.Var != "RATHAUS_REDIS_URL" || !strings.Contains(ce.Msg, "cluster support disabled") {
+		t.Fatalf("Run = %v, want a configuration error of RATHAUS_REDIS_URL saying the Redis is no cluster", err)
+	}
+}
+
 // TestReplicaNotReady: a replica named by a redis:// URL answers PING and
 // reads but refuses every write. An address that follows the primary (a
 // service's endpoint, a virtual IP) can name the old one for a moment during

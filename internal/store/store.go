@@ -258,6 +258,11 @@ type Settings struct {
 var ErrClusterNode = errors.New("the Redis is a node of a Redis Cluster: it serves only its own slots, and every office " +
 	"kept on another node would be refused; name the cluster as redis+cluster://host:port,host:port")
 
+// ErrNotCluster is Check's error for a Redis named by redis+cluster:// that
+// is not a cluster: every command would fail.
+var ErrNotCluster = errors.New("the Redis named by redis+cluster:// has cluster support disabled; name it " +
+	"redis://host:port, or the sentinels as redis+sentinel://")
+
 // ErrReplica is Check's error for a replica named by a redis:// URL: it
 // answers reads and PING, but refuses writes (READONLY), or, with
 // replica-read-only no, loses them at its next resync.
@@ -273,7 +278,8 @@ var ErrEvicting = errors.New("Redis may evict keys when it is full (maxmemory-po
 // when full — every key of rathaus is data, none is a cache) is ErrEvicting;
 // a master without AOF and the replicas of each master are reported. A node
 // of a Redis Cluster named as a single Redis is ErrClusterNode, a replica
-// named as one ErrReplica. It uses INFO,
+// named as one ErrReplica, and a plain Redis named as a cluster
+// ErrNotCluster. It uses INFO,
 // which managed Redis services allow where CONFIG is disabled. The embedded
 // store is not checked.
 func (s *Store) Check(ctx context.Context) (Settings, error) {
@@ -320,6 +326,9 @@ func (s *Store) Check(ctx context.Context) (Settings, error) {
 	switch c := s.Client.(type) {
 	case *redis.ClusterClient:
 		err = c.ForEachMaster(ctx, one)
+		if err != nil && strings.Contains(err.Error(), "cluster support disabled") {
+			return out, fmt.Errorf("%w (%v)", ErrNotCluster, err)
+		}
 	case *redis.Client:
 		err = one(ctx, c)
 	default:
