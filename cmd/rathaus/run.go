@@ -150,8 +150,7 @@ func (a *app) checkStore() (recheck bool, err error) {
 	case errors.Is(err, store.ErrEvicting), errors.Is(err, store.ErrClusterNode), errors.Is(err, store.ErrNotCluster):
 		return false, &config.Error{Var: "RATHAUS_REDIS_URL", Msg: err.Error()}
 	case errors.Is(err, store.ErrReplica):
-		a.storeRefused.Store("replica")
-		a.log.Error("store: RATHAUS_REDIS_URL names a replica, whose writes are refused; /readyz answers 503 until it is a primary", "err", err)
+		a.refuseStore(err)
 		return true, nil
 	case err != nil:
 		a.log.Warn("store: could not read the Redis settings (maxmemory-policy, AOF, role) yet; checking again until it answers", "err", err)
@@ -190,22 +189,35 @@ func (a *app) recheckStore(ctx context.Context) {
 		cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		set, err := a.store.Check(cctx)
 		cancel()
-		switch {
-		case errors.Is(err, store.ErrEvicting):
-			a.storeRefused.Store("evicting")
-			a.log.Error("store: Redis may evict keys; this process answers /readyz with 503 until it keeps them", "err", err)
-		case errors.Is(err, store.ErrClusterNode):
-			a.storeRefused.Store("cluster_node")
-			a.log.Error("store: RATHAUS_REDIS_URL names a node of a Redis Cluster; this process answers /readyz with 503", "err", err)
-		case errors.Is(err, store.ErrNotCluster):
-			a.storeRefused.Store("not_cluster")
-			a.log.Error("store: RATHAUS_REDIS_URL names a cluster, but the Redis is none; this process answers /readyz with 503", "err", err)
-		case errors.Is(err, store.ErrReplica):
-			a.storeRefused.Store("replica")
-			a.log.Error("store: RATHAUS_REDIS_URL names a replica, whose writes are refused; this process answers /readyz with 503", "err", err)
-		case err == nil:
+		if err == nil {
 			a.storeRefused.Store("")
 			a.warnNoAOF(set)
+			return
+		}
+		a.refuseStore(err)
+	}
+}
+
+// storeRefusals are the Redis set-ups a process must not trust: the error of
+// store.Check, the store /readyz names, and what the log says.
+var storeRefusals = []struct {
+	err      error
+	why, msg string
+}{
+	{store.ErrEvicting, "evicting", "Redis may evict keys"},
+	{store.ErrClusterNode, "cluster_node", "RATHAUS_REDIS_URL names a node of a Redis Cluster"},
+	{store.ErrNotCluster, "not_cluster", "RATHAUS_REDIS_URL names a cluster, but the Redis is none"},
+	{store.ErrReplica, "replica", "RATHAUS_REDIS_URL names a replica, whose writes are refused"},
+}
+
+// refuseStore makes /readyz answer 503 for err, if it is one of
+// storeRefusals, and logs it; other errors (Redis not answering) change
+// nothing.
+func (a *app) refuseStore(err error) {
+	for _, r := range storeRefusals {
+		if errors.Is(err, r.err) {
+			a.storeRefused.Store(r.why)
+			a.log.Error("store: "+r.msg+"; this process answers /readyz with 503 until that changes", "err", err)
 			return
 		}
 	}
