@@ -13,7 +13,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strings"
 	"time"
@@ -79,6 +81,8 @@ func benchCommand(ctx context.Context, cfg config.Config, args []string, stdout,
 	officesOut := fs.String("offices-file", "", "write the bench offices YAML to this file and exit (for a server of your own)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (load generator and, without --url, the server) for each line: PREFIX-NN-line.pprof (waits for outboxes to empty are not in them)")
+	traceOut := fs.String("trace", "", "write an execution trace of this process for each line: PREFIX-NN-line.trace (go tool trace; -pprof=sched gives where goroutines waited for a CPU)")
+	memProfile := fs.String("memprofile", "", "write allocation profiles of this process for each line: PREFIX-NN-line.before.pprof and PREFIX-NN-line.pprof (go tool pprof -sample_index=alloc_space -base BEFORE AFTER)")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return nil
 	} else if err != nil {
@@ -105,12 +109,23 @@ func benchCommand(ctx context.Context, cfg config.Config, args []string, stdout,
 		if err != nil {
 			return err
 		}
+		if err := writeAllocs(*memProfile, i, name, ".before"); err != nil {
+			return err
+		}
+		stopTrace, err := startLineTrace(*traceOut, i, name)
+		if err != nil {
+			return err
+		}
 		cpu0 := processCPU()
 		rcpu0, ok0 := b.redisCPU(ctx)
 		rs, err := b.run(ctx, name)
 		cpu := processCPU() - cpu0
 		rcpu1, ok1 := b.redisCPU(ctx)
 		stopProfile()
+		stopTrace()
+		if err := writeAllocs(*memProfile, i, name, ""); err != nil {
+			return err
+		}
 		if len(rs) == 1 && rs[0].Requests > 0 && cpu > 0 {
 			n := float64(rs[0].Requests)
 			rs[0].CPUus = float64(cpu.Microseconds()) / n
@@ -310,6 +325,41 @@ func machineInfo(ctx context.Context, st *store.Store) string {
 // startLineProfile starts a CPU profile of one line into prefix-NN-name.pprof
 // (nothing when prefix is empty), so that a line's profile holds neither the
 // other lines nor the waits for the outboxes to empty between them.
+// writeAllocs writes the allocation profile of this process so far to
+// PREFIX-NN-line<suffix>.pprof, when prefix is set.
+func writeAllocs(prefix string, i int, name, suffix string) error {
+	if prefix == "" {
+		return nil
+	}
+	f, err := os.Create(fmt.Sprintf("%s-%02d-%s%s.pprof", prefix, i, name, suffix))
+	if err != nil {
+		return err
+	}
+	runtime.GC() // the profile is as of the last GC
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// startLineTrace starts an execution trace into PREFIX-NN-line.trace, when
+// prefix is set.
+func startLineTrace(prefix string, i int, name string) (stop func(), err error) {
+	if prefix == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(fmt.Sprintf("%s-%02d-%s.trace", prefix, i, name))
+	if err != nil {
+		return nil, err
+	}
+	if err := trace.Start(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { trace.Stop(); f.Close() }, nil
+}
+
 func startLineProfile(prefix string, i int, name string) (stop func(), err error) {
 	if prefix == "" {
 		return func() {}, nil
