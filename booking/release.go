@@ -70,7 +70,7 @@ func releaseMember(d Date) string {
 //
 // Returns 1 if released, 0 if not due or gone. A day whose capacity record
 // has expired (it lies in the past) only loses the entry.
-var releaseCmd = redis.NewScript(takeSeatsLua + `
+var releaseCmd = store.NewScript(takeSeatsLua + `
 local due = redis.call("ZSCORE", KEYS[1], ARGV[2])
 if not due or tonumber(due) > tonumber(ARGV[1]) then return 0 end
 redis.call("ZREM", KEYS[1], ARGV[2])

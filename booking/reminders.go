@@ -44,7 +44,7 @@ const reminderBatch = 300
 //	ARGV[7] the Refs' extra (reminderExtra)  ARGV[8..] the appointments' ids
 //
 // Returns the number of reminders queued, or -1 when the cursor moved.
-var remindCmd = redis.NewScript(`
+var remindCmd = store.NewScript(`
 if (redis.call("GET", KEYS[1]) or "") ~= ARGV[1] then return -1 end
 local from, to, lead, now = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local n = 0

@@ -19,7 +19,7 @@ import (
 //	ARGV[1] id  ARGV[2] code  ARGV[3] e-mail field  ARGV[4] end (Unix s)
 //
 // Returns 1.
-var forgetCmd = redis.NewScript(takeSeatsLua + `
+var forgetCmd = store.NewScript(takeSeatsLua + `
 redis.call("DEL", KEYS[1])
 if redis.call("HGET", KEYS[2], ARGV[2]) == ARGV[1] then redis.call("HDEL", KEYS[2], ARGV[2]) end
 if ARGV[3] ~= "" then ends_replace(KEYS[3], ARGV[3], ARGV[4], nil) end
@@ -123,7 +123,7 @@ func (s *redisStore) dayCodes(ctx context.Context, office string, d Date) (map[s
 // dropEmptyDayCmd forgets the booking count of a past day whose index is empty.
 //
 //	KEYS[1] day index  KEYS[2] day versions  ARGV[1] date
-var dropEmptyDayCmd = redis.NewScript(`
+var dropEmptyDayCmd = store.NewScript(`
 if redis.call("EXISTS", KEYS[1]) == 0 then redis.call("HDEL", KEYS[2], ARGV[1]) end
 return 1
 `)

@@ -38,6 +38,23 @@ func TestForget(t *testing.T) {
 			t.Fatalf("young appointment: %+v, %v", a, err)
 		}
 		assertForgotten(t, st, notify.OutboxKey(o.ID), "Zacharias", "zacharias@example.org", "0151 999", old.Appointment.Code, old.Appointment.ID)
+		// Once the emptied day lies wholly behind the retention period, its
+		// booking count goes too; the young appointment's day keeps its own.
+		day := old.Appointment.Date.String()
+		if ok, err := st.Client.HExists(ctx, dayVerKey(o.ID), day).Result(); err != nil || !ok {
+			t.Fatalf("booking count of %s before the day is wholly past: %v, %v", day, ok, err)
+		}
+		clk.Set(old.Appointment.Date.AddDays(1).Midnight(o.Location).Add(time.Duration(o.RetentionDays)*24*time.Hour + time.Minute))
+		if n, err := b.Forget(ctx, o.ID, clk.Now()); err != nil || n != 0 {
+			t.Fatalf("second Forget = %d, %v", n, err)
+		}
+		if ok, err := st.Client.HExists(ctx, dayVerKey(o.ID), day).Result(); err != nil || ok {
+			t.Fatalf("booking count of the emptied day %s still kept: %v, %v", day, ok, err)
+		}
+		youngDay := young.Appointment.Date.String()
+		if ok, err := st.Client.HExists(ctx, dayVerKey(o.ID), youngDay).Result(); err != nil || !ok {
+			t.Fatalf("booking count of %s (young appointment) gone: %v, %v", youngDay, ok, err)
+		}
 	})
 }
 
@@ -45,7 +62,7 @@ func TestForget(t *testing.T) {
 // drains) that still holds one of secrets.
 func assertForgotten(t *testing.T, st *store.Store, skip string, secrets ...string) {
 	t.Helper()
-	keys, err := st.Client.Keys(context.Background(), "*").Result()
+	keys, err := redistest.Keys(context.Background(), st.Client, "*")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -224,7 +224,7 @@ end
 //
 // Returns "ok", or one of "closures_changed", "slot_taken", "email_limit",
 // "code_taken", "hold_mismatch".
-var bookCmd = redis.NewScript(takeSeatsLua + `
+var bookCmd = store.NewScript(takeSeatsLua + `
 if (redis.call("GET", KEYS[6]) or "0") ~= ARGV[2] then return "closures_changed" end
 local now, first, n = tonumber(ARGV[1]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local seats = parse_seats(ARGV[5])

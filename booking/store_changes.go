@@ -32,7 +32,7 @@ const idemRunningTTL = 60 * time.Second
 // releaseCmd); the sweeper gives them back when due.
 //
 // Returns "ok", "changed" (seq differs: read again) or "inactive".
-var cancelCmd = redis.NewScript(takeSeatsLua + `
+var cancelCmd = store.NewScript(takeSeatsLua + `
 local a = redis.call("HMGET", KEYS[1], "s", "q", "u", "n", "e")
 if not a[1] then return "inactive" end
 if a[1] ~= "confirmed" and a[1] ~= "unverified" then return "inactive" end
@@ -87,7 +87,7 @@ func (s *redisStore) cancel(ctx context.Context, now time.Time, a Appointment, r
 // Returns "ok", "changed", "inactive", "closures_changed", "slot_taken",
 // "checked_in" (the holder checked in meanwhile) or "code_taken" (the new day
 // has another appointment with this code).
-var rescheduleCmd = redis.NewScript(takeSeatsLua + `
+var rescheduleCmd = store.NewScript(takeSeatsLua + `
 local a = redis.call("HMGET", KEYS[1], "s", "q", "u", "n", "x", "e", "ci")
 if not a[1] then return "inactive" end
 local rebook = a[1] == "cancelled" and a[5] and string.sub(a[5], 1, 8) == "closure:"
@@ -164,7 +164,7 @@ func (s *redisStore) reschedule(ctx context.Context, now time.Time, r reschedule
 //	ARGV[12] date
 //
 // Returns "ok", "closures_changed" or "slot_taken".
-var holdCmd = redis.NewScript(takeSeatsLua + `
+var holdCmd = store.NewScript(takeSeatsLua + `
 if (redis.call("GET", KEYS[4]) or "0") ~= ARGV[2] then return "closures_changed" end
 local first, n = tonumber(ARGV[3]), tonumber(ARGV[4])
 if not seats_free(KEYS[1], first, n, parse_seats(ARGV[5])) then return "slot_taken" end
@@ -206,7 +206,7 @@ func (s *redisStore) hold(ctx context.Context, now time.Time, h holdArgs) (strin
 //	ARGV[1] now ms  ARGV[2] force (1/0)  ARGV[3] hold id
 //
 // Returns 1 if released, 0 if not (gone, or not expired).
-var releaseHoldCmd = redis.NewScript(takeSeatsLua + `
+var releaseHoldCmd = store.NewScript(takeSeatsLua + `
 local h = redis.call("HMGET", KEYS[1], "expires", "unit", "units")
 if not h[1] then
   redis.call("ZREM", KEYS[2], ARGV[3])
@@ -257,7 +257,7 @@ func (s *redisStore) expiredHolds(ctx context.Context, office string, now time.T
 //	ARGV[1] now ms  ARGV[2] expected seq  ARGV[3] outbox entry  ARGV[4] id  ARGV[5] now (Unix s)
 //
 // Returns "ok", "changed", "confirmed" (already) or "inactive".
-var confirmCmd = redis.NewScript(`
+var confirmCmd = store.NewScript(`
 local a = redis.call("HMGET", KEYS[1], "s", "q")
 if not a[1] then return "inactive" end
 if a[1] == "confirmed" then return "confirmed" end
@@ -294,7 +294,7 @@ func (s *redisStore) expiredUnverified(ctx context.Context, office string, now t
 //	ARGV[1] now ms  ARGV[2] id  ARGV[3] e-mail field
 //
 // Returns 1 if expired, 0 otherwise.
-var expireCmd = redis.NewScript(takeSeatsLua + `
+var expireCmd = store.NewScript(takeSeatsLua + `
 local a = redis.call("HMGET", KEYS[1], "s", "e", "u", "n")
 local score = redis.call("ZSCORE", KEYS[4], ARGV[2])
 if a[1] ~= "unverified" then
@@ -325,7 +325,7 @@ func (s *redisStore) expire(ctx context.Context, now time.Time, a Appointment) (
 //	ARGV[1] body hash  ARGV[2] running ttl ms
 //
 // Returns {"new"}, {"mismatch"}, {"running"} or {"done", status, response}.
-var idemBeginCmd = redis.NewScript(`
+var idemBeginCmd = store.NewScript(`
 local r = redis.call("HMGET", KEYS[1], "state", "body", "status", "response")
 if not r[1] then
   redis.call("HSET", KEYS[1], "state", "running", "body", ARGV[1])
@@ -355,7 +355,7 @@ func (s *redisStore) idemFinish(ctx context.Context, office, keyHash string, sta
 // idemFinishCmd records a request's final answer.
 //
 //	KEYS[1] idempotency record  ARGV[1] status  ARGV[2] response  ARGV[3] ttl ms
-var idemFinishCmd = redis.NewScript(`
+var idemFinishCmd = store.NewScript(`
 redis.call("HSET", KEYS[1], "state", "done", "status", ARGV[1], "response", ARGV[2])
 redis.call("PEXPIRE", KEYS[1], ARGV[3])
 return 1
@@ -373,7 +373,7 @@ func (s *redisStore) idemForget(ctx context.Context, office, keyHash string) err
 //	ARGV[1] arrival (RFC 3339)
 //
 // Returns 1 if recorded, 0 if it was already or the appointment is gone.
-var markCheckedInCmd = redis.NewScript(`
+var markCheckedInCmd = store.NewScript(`
 if redis.call("EXISTS", KEYS[1]) == 0 then return 0 end
 return redis.call("HSETNX", KEYS[1], "ci", ARGV[1])
 `)

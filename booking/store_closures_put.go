@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/rathaus/rathaus/internal/events"
 	"github.com/rathaus/rathaus/internal/store"
 	"github.com/rathaus/rathaus/notify"
@@ -32,7 +30,7 @@ import (
 //	ARGV[13+6i] e-mail field, ARGV[14+6i] cancel reason
 //
 // Returns "ok", or "changed" when anything moved since the caller read it.
-var putClosureCmd = redis.NewScript(takeSeatsLua + `
+var putClosureCmd = store.NewScript(takeSeatsLua + `
 if (redis.call("GET", KEYS[2]) or "0") ~= ARGV[2] then return "changed" end
 for pair in string.gmatch(ARGV[5], "[^,]+") do
   local d, n = string.match(pair, "^(.+)=(%d+)$")

@@ -100,7 +100,7 @@ func (s *outboxStore) exists(ctx context.Context, id string) (bool, error) {
 //
 // Returns 1 when the entry was pending and is now acknowledged, 0 when it was
 // not pending any more (another worker finished it).
-var ackCmd = redis.NewScript(`
+var ackCmd = store.NewScript(`
 local n = redis.call("XACK", KEYS[1], ARGV[1], ARGV[2])
 redis.call("XDEL", KEYS[1], ARGV[2])
 return n`)
@@ -122,7 +122,7 @@ func (s *outboxStore) ack(ctx context.Context, e entry) error {
 //
 // Returns 1 when moved, 0 when the entry was no longer pending (another
 // worker took it over), in which case nothing changes.
-var retryCmd = redis.NewScript(`
+var retryCmd = store.NewScript(`
 if redis.call("XACK", KEYS[1], ARGV[1], ARGV[2]) == 0 then
   return 0
 end
@@ -149,7 +149,7 @@ func (s *outboxStore) retry(ctx context.Context, e entry, attempts int, due time
 // ARGV[6] -> now, Unix milliseconds
 //
 // Returns 1 when moved, 0 when the entry was no longer pending.
-var deadCmd = redis.NewScript(`
+var deadCmd = store.NewScript(`
 if redis.call("XACK", KEYS[1], ARGV[1], ARGV[2]) == 0 then
   return 0
 end
@@ -172,7 +172,7 @@ func (s *outboxStore) dead(ctx context.Context, e entry, attempts int, cause err
 // ARGV[2] -> most members to move
 //
 // Returns the number of members moved.
-var forwardRetriesCmd = redis.NewScript(`
+var forwardRetriesCmd = store.NewScript(`
 local due = redis.call("ZRANGEBYSCORE", KEYS[1], "-inf", ARGV[1], "LIMIT", 0, tonumber(ARGV[2]))
 for _, m in ipairs(due) do
   local sep = string.find(m, ":", 1, true)

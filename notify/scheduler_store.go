@@ -55,7 +55,7 @@ func (s *schedStore) last(ctx context.Context, job string) (time.Time, bool, err
 // ARGV[1] -> instant, Unix milliseconds
 //
 // Returns 1 when raised, 0 when the stored instant was already as late.
-var setLastCmd = redis.NewScript(`
+var setLastCmd = store.NewScript(`
 local cur = tonumber(redis.call("GET", KEYS[1]) or "0")
 if tonumber(ARGV[1]) > cur then
   redis.call("SET", KEYS[1], ARGV[1])

@@ -152,7 +152,7 @@ local function finishTicket(t, by)
 end
 `
 
-func newScript(body string) *redis.Script { return redis.NewScript(luaPrelude + body) }
+func newScript(body string) *redis.Script { return store.NewScript(luaPrelude+body, 1) }
 
 // decodeTicket decodes a ticket JSON value returned by a script.
 func decodeTicket(v any) (*Ticket, error) {

@@ -96,7 +96,7 @@ func checkRedis(ctx context.Context, cfg config.Config, offices []string, report
 	set, err := st.Check(ctx)
 	switch {
 	case errors.Is(err, store.ErrEvicting), errors.Is(err, store.ErrClusterNode), errors.Is(err, store.ErrNotCluster),
-		errors.Is(err, store.ErrReplica):
+		errors.Is(err, store.ErrReplica), errors.Is(err, store.ErrOldCluster):
 		report("FAIL", "redis", "%v", err)
 	case err != nil:
 		report("FAIL", "redis", "could not read its settings: %v", err)
@@ -125,6 +125,8 @@ func checkRedis(ctx context.Context, cfg config.Config, offices []string, report
 	switch {
 	case major < 6 || major == 6 && minor < 2:
 		status = "FAIL" // the outbox needs XAUTOCLAIM (6.2)
+	case major < 7 && st.Mode == config.RedisCluster:
+		status = "FAIL" // scripts run with flags there (Redis 7)
 	case major < 7:
 		status = "warn" // rathaus is built and tested on Redis 7
 	}

@@ -19,7 +19,7 @@ import (
 func dumpAll(t *testing.T, rdb redis.UniversalClient) map[string]string {
 	t.Helper()
 	ctx := context.Background()
-	keys, err := rdb.Keys(ctx, "*").Result()
+	keys, err := redistest.Keys(ctx, rdb, "*")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,7 +62,8 @@ type app struct {
 	meter *load.Meter
 	pacer *load.Pacer
 	// storeRefused says why a Redis checked after the start must not be
-	// trusted ("evicting", "cluster_node", "not_cluster", "replica"); empty
+	// trusted ("evicting", "cluster_node", "not_cluster", "old_cluster",
+	// "replica"); empty
 	// while it may.
 	storeRefused atomic.Value
 	// outbox is this process's mail sending, for /readyz (nil: none, role web).
@@ -147,7 +148,8 @@ func (a *app) checkStore() (recheck bool, err error) {
 	defer cancel()
 	set, err := a.store.Check(ctx)
 	switch {
-	case errors.Is(err, store.ErrEvicting), errors.Is(err, store.ErrClusterNode), errors.Is(err, store.ErrNotCluster):
+	case errors.Is(err, store.ErrEvicting), errors.Is(err, store.ErrClusterNode), errors.Is(err, store.ErrNotCluster),
+		errors.Is(err, store.ErrOldCluster):
 		return false, &config.Error{Var: "RATHAUS_REDIS_URL", Msg: err.Error()}
 	case errors.Is(err, store.ErrReplica):
 		a.refuseStore(err)
@@ -174,7 +176,8 @@ var storeRecheckEvery = 5 * time.Second
 // trusted. While they may not, /readyz answers 503 (store "evicting" for a
 // Redis that may evict keys, "cluster_node" for a node of a Redis Cluster
 // named as a single Redis, "not_cluster" for a plain Redis named as a
-// cluster, "replica" for a replica) and an error is logged at
+// cluster, "old_cluster" for a cluster with a master older than Redis 7,
+// "replica" for a replica) and an error is logged at
 // each check: the process cannot refuse to start any more, but it must not
 // look healthy.
 func (a *app) recheckStore(ctx context.Context) {
@@ -207,6 +210,7 @@ var storeRefusals = []struct {
 	{store.ErrEvicting, "evicting", "Redis may evict keys"},
 	{store.ErrClusterNode, "cluster_node", "RATHAUS_REDIS_URL names a node of a Redis Cluster"},
 	{store.ErrNotCluster, "not_cluster", "RATHAUS_REDIS_URL names a cluster, but the Redis is none"},
+	{store.ErrOldCluster, "old_cluster", "the Redis Cluster has a master older than Redis 7"},
 	{store.ErrReplica, "replica", "RATHAUS_REDIS_URL names a replica, whose writes are refused"},
 }
 

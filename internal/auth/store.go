@@ -44,7 +44,7 @@ func (s *redisStore) getUser(ctx context.Context, username string) (User, error)
 //	ARGV[5] -> revoke (1/0), ARGV[6] -> session key prefix
 //
 // Returns 1.
-var putUserCmd = redis.NewScript(`
+var putUserCmd = store.NewScript(`
 redis.call("HSET", KEYS[1], "role", ARGV[2], "offices", ARGV[3], "hash", ARGV[4])
 redis.call("SADD", KEYS[2], ARGV[1])
 if ARGV[5] == "1" then
@@ -82,7 +82,7 @@ func (s *redisStore) listUsers(ctx context.Context) ([]string, error) {
 //
 // Returns 0 if the attempt is allowed, else the milliseconds until the oldest
 // failure leaves the window.
-var loginAttemptCmd = redis.NewScript(`
+var loginAttemptCmd = store.NewScript(`
 local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", now - window)
 if redis.call("ZCARD", KEYS[1]) < limit then
@@ -122,7 +122,7 @@ func (s *redisStore) loginAttempt(ctx context.Context, username string, now time
 //	ARGV[7] -> role, ARGV[8] -> offices, ARGV[9] -> password hash the login checked
 //
 // Returns 1, or 0 when the user changed.
-var createSessionCmd = redis.NewScript(`
+var createSessionCmd = store.NewScript(`
 local u = redis.call("HMGET", KEYS[4], "role", "offices", "hash")
 if u[1] ~= ARGV[7] or u[2] ~= ARGV[8] or u[3] ~= ARGV[9] then return 0 end
 redis.call("HSET", KEYS[1], "user", ARGV[1], "csrf", ARGV[2], "created", ARGV[3], "last", ARGV[3],
@@ -157,7 +157,7 @@ func (s *redisStore) createSession(ctx context.Context, sess session, u User, to
 //
 // Returns {user, csrf, created, role, offices} or false when there is no live
 // session (role is "" for a session opened before sessions kept it).
-var touchSessionCmd = redis.NewScript(`
+var touchSessionCmd = store.NewScript(`
 local v = redis.call("HMGET", KEYS[1], "user", "csrf", "created", "last", "role", "offices")
 if not v[1] then return false end
 local now = tonumber(ARGV[1])
@@ -215,7 +215,7 @@ func (s *redisStore) touchSession(ctx context.Context, tokenHash string, now tim
 // deleteSessionCmd ends one session.
 //
 //	KEYS[1] session  KEYS[2] the user's sessions  ARGV[1] token hash
-var deleteSessionCmd = redis.NewScript(`
+var deleteSessionCmd = store.NewScript(`
 redis.call("DEL", KEYS[1])
 redis.call("SREM", KEYS[2], ARGV[1])
 return 1
@@ -230,7 +230,7 @@ func (s *redisStore) deleteSession(ctx context.Context, tokenHash, username stri
 //
 //	KEYS[1] user  KEYS[2] the user's sessions  KEYS[3] login failures
 //	KEYS[4] users  KEYS[5…] its sessions  ARGV[1] username
-var deleteUserCmd = redis.NewScript(`
+var deleteUserCmd = store.NewScript(`
 redis.call("DEL", unpack(KEYS, 1, 3))
 redis.call("SREM", KEYS[4], ARGV[1])
 for i = 5, #KEYS do redis.call("DEL", KEYS[i]) end

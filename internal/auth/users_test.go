@@ -2,6 +2,8 @@ package auth
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"testing"
 
 	"github.com/rathaus/rathaus/internal/redistest"
@@ -36,6 +38,37 @@ func TestEnsureUserKeepsSessions(t *testing.T) {
 		}
 		if _, _, _, err := svc.Login(ctx, "admin", "second-password-2"); err != nil {
 			t.Fatalf("login with the new password: %v", err)
+		}
+	})
+}
+
+// TestDeleteUserEndsSessions: deleting an account ends its sessions, it can
+// no longer log in and is no longer listed; deleting oneself or nobody fails.
+func TestDeleteUserEndsSessions(t *testing.T) {
+	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		svc, _ := newService(t, st)
+		token, _, _, err := svc.Login(ctx, "bob", goodPassword)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.DeleteUser(ctx, "bob", "bob"); !errors.Is(err, ErrDeleteSelf) {
+			t.Fatalf("deleting oneself: %v", err)
+		}
+		if err := svc.DeleteUser(ctx, "anna", "bob"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Authenticate(ctx, token); err == nil {
+			t.Fatal("the deleted account's session still works")
+		}
+		if _, _, _, err := svc.Login(ctx, "bob", goodPassword); err == nil {
+			t.Fatal("the deleted account can still log in")
+		}
+		if users, err := svc.Users(ctx); err != nil || slices.Contains(users, "bob") {
+			t.Fatalf("users %v, %v", users, err)
+		}
+		if err := svc.DeleteUser(ctx, "anna", "bob"); !errors.Is(err, ErrUserNotFound) {
+			t.Fatalf("deleting it again: %v", err)
 		}
 	})
 }

@@ -123,7 +123,7 @@ func (s *Service) Issue(ctx context.Context, addrHash string) (Challenge, error)
 // volumeCmd counts a challenge of an address in the current window.
 //
 //	KEYS[1] the address's count  ARGV[1] window ms
-var volumeCmd = redis.NewScript(`
+var volumeCmd = store.NewScript(`
 local n = redis.call("INCR", KEYS[1])
 redis.call("PEXPIRE", KEYS[1], ARGV[1])
 return n
@@ -203,7 +203,7 @@ func expiry(salt string) (time.Time, bool) {
 //	ARGV[1] -> owner (hash of the Idempotency-Key, or a random value), ARGV[2] -> ttl ms
 //
 // Returns 1 if the solution may be used, 0 if it was used by another request.
-var useCmd = redis.NewScript(`
+var useCmd = store.NewScript(`
 if redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) then return 1 end
 if string.sub(ARGV[1], 1, 5) == "idem:" and redis.call("GET", KEYS[1]) == ARGV[1] then return 1 end
 return 0

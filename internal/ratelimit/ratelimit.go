@@ -62,7 +62,7 @@ func (l *Limiter) Hash(id string) string {
 // Returns 0 if the request is allowed (and counted), else the milliseconds
 // until it would be. The key expires when the client's credit is full again,
 // which is at most the tolerance (the limit's period) after now.
-var gcraCmd = redis.NewScript(`
+var gcraCmd = store.NewScript(`
 local now, em, tol = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local tat = tonumber(redis.call("GET", KEYS[1]) or "0")
 if tat < now then tat = now end

@@ -71,7 +71,7 @@ func TestNoAddressStored(t *testing.T) {
 		if _, err := l.Allow(ctx, "read", "198.51.100.77", config.Rate{N: 100, Per: time.Hour}); err != nil {
 			t.Fatal(err)
 		}
-		keys, err := st.Client.Keys(ctx, "*").Result()
+		keys, err := redistest.Keys(ctx, st.Client, "*")
 		if err != nil || len(keys) != 1 {
 			t.Fatalf("keys %v, %v", keys, err)
 		}

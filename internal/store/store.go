@@ -64,6 +64,9 @@ func Open(rawURL string, log *slog.Logger, blockingReaders ...int) (*Store, erro
 		return nil, fmt.Errorf("store.Open: %w", err)
 	}
 	s := &Store{Mode: t.Mode, Client: newClient(t, poolSize(extra)), WaitReplicas: t.WaitReplicas}
+	if t.Mode == config.RedisCluster {
+		s.Client.AddHook(strictScripts{})
+	}
 	if t.WaitReplicas > 0 {
 		timeout := t.WaitTimeout
 		if timeout == 0 {
@@ -250,6 +253,8 @@ type Settings struct {
 	ClusterNode string
 	// Replica names a Redis named as a single one that is a replica.
 	Replica string
+	// OldCluster names a master of a cluster older than Redis 7, with its version.
+	OldCluster string
 }
 
 // ErrClusterNode is Check's error for a node of a Redis Cluster named by a
@@ -262,6 +267,11 @@ var ErrClusterNode = errors.New("the Redis is a node of a Redis Cluster: it serv
 // is not a cluster: every command would fail.
 var ErrNotCluster = errors.New("the Redis named by redis+cluster:// has cluster support disabled; name it " +
 	"redis://host:port, or the sentinels as redis+sentinel://")
+
+// ErrOldCluster is Check's error for a Redis Cluster with a master older than
+// Redis 7: rathaus runs its scripts there as scripts with flags (a shebang),
+// which Redis 7 introduced, so that a script can never touch two slots.
+var ErrOldCluster = errors.New("a Redis Cluster needs Redis 7 or newer on every master (scripts with flags)")
 
 // ErrReplica is Check's error for a replica named by a redis:// URL: it
 // answers reads and PING, but refuses writes (READONLY), or, with
@@ -279,7 +289,8 @@ var ErrEvicting = errors.New("Redis may evict keys when it is full (maxmemory-po
 // a master without AOF and the replicas of each master are reported. A node
 // of a Redis Cluster named as a single Redis is ErrClusterNode, a replica
 // named as one ErrReplica, and a plain Redis named as a cluster
-// ErrNotCluster. It uses INFO,
+// ErrNotCluster, and a cluster with a master older than Redis 7
+// ErrOldCluster. It uses INFO,
 // which managed Redis services allow where CONFIG is disabled. The embedded
 // store is not checked.
 func (s *Store) Check(ctx context.Context) (Settings, error) {
@@ -310,6 +321,9 @@ func (s *Store) Check(ctx context.Context) (Settings, error) {
 		}
 		if s.Mode == config.RedisSingle && InfoField(info, "role") == "slave" {
 			out.Replica = name
+		}
+		if v := InfoField(info, "redis_version"); s.Mode == config.RedisCluster && majorVersion(v) > 0 && majorVersion(v) < 7 {
+			out.OldCluster = name + " runs Redis " + v
 		}
 		if policy != "" && policy != "noeviction" && out.Evicting == "" {
 			out.Evicting = name + " " + policy
@@ -343,10 +357,21 @@ func (s *Store) Check(ctx context.Context) (Settings, error) {
 	if out.Replica != "" {
 		return out, fmt.Errorf("%w (%s)", ErrReplica, out.Replica)
 	}
+	if out.OldCluster != "" {
+		return out, fmt.Errorf("%w (%s)", ErrOldCluster, out.OldCluster)
+	}
 	if out.Evicting != "" {
 		return out, fmt.Errorf("%w (%s)", ErrEvicting, out.Evicting)
 	}
 	return out, nil
+}
+
+// majorVersion is the major version of a redis_version ("7.0.15" → 7), 0 when
+// there is none.
+func majorVersion(v string) int {
+	major, _, _ := strings.Cut(v, ".")
+	n, _ := strconv.Atoi(major)
+	return n
 }
 
 // InfoField returns the value of name in an INFO reply, or "".

@@ -1,0 +1,158 @@
+package store
+
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// strictPrefix is the shebang that turns a script into one with flags (Redis
+// 7). Such a script may only touch keys of one slot — its declared keys and
+// every key it names itself — and a Redis Cluster refuses it otherwise ("Script
+// attempted to access keys that do not hash to the same slot"), even when both
+// slots live on the same node. A script without it (Redis's legacy mode) works
+// there as long as the slots happen to share a node, and breaks at the next
+// reshard. No flags: the script writes, and is refused as a whole, before it
+// starts, when Redis refuses writes (OOM, MISCONF, NOREPLICAS).
+const strictPrefix = "#!lua\n"
+
+// Script is a Lua script of rathaus, registered by NewScript.
+type Script struct {
+	// Where is the file and line that declared it (for messages).
+	Where string
+	// Dir is the directory of that file.
+	Dir string
+	// First is its first line of Lua of its own (for messages).
+	First string
+
+	src, sha, strictSrc, strictSHA string
+	clusterRuns                    atomic.Int64
+}
+
+// Hash is the SHA-1 of its text, as redis.Script's.
+func (s *Script) Hash() string { return s.sha }
+
+// ClusterRuns is how often this process sent the script to a Redis Cluster.
+func (s *Script) ClusterRuns() int64 { return s.clusterRuns.Load() }
+
+var registry = struct {
+	sync.RWMutex
+	all   []*Script
+	bySHA map[string]*Script
+}{bySHA: map[string]*Script{}}
+
+// NewScript is redis.NewScript for every script of rathaus: it also records
+// the script, so that on a Redis Cluster it runs as a strict one (see
+// strictPrefix) and tests can tell which scripts ran there. skip is how many
+// wrapper functions lie between the declaration and this call (0: none).
+func NewScript(src string, skip ...int) *redis.Script {
+	s := redis.NewScript(src)
+	depth := 1
+	if len(skip) > 0 {
+		depth += skip[0]
+	}
+	_, file, line, _ := runtime.Caller(depth)
+	info := &Script{Where: fmt.Sprintf("%s:%d", filepath.Base(file), line), Dir: filepath.Dir(file),
+		First: firstLine(src), src: src, sha: s.Hash(), strictSrc: strictPrefix + src}
+	info.strictSHA = shaOf(info.strictSrc)
+	registry.Lock()
+	defer registry.Unlock()
+	if _, dup := registry.bySHA[info.sha]; !dup {
+		registry.all = append(registry.all, info)
+		registry.bySHA[info.sha] = info
+	}
+	return s
+}
+
+// Scripts returns the scripts registered so far.
+func Scripts() []*Script {
+	registry.RLock()
+	defer registry.RUnlock()
+	return slices.Clone(registry.all)
+}
+
+func lookupSHA(sha string) *Script {
+	registry.RLock()
+	defer registry.RUnlock()
+	return registry.bySHA[sha]
+}
+
+func shaOf(src string) string {
+	h := sha1.Sum([]byte(src))
+	return hex.EncodeToString(h[:])
+}
+
+func firstLine(src string) string {
+	for _, l := range strings.Split(src, "\n") {
+		l = strings.TrimSpace(l)
+		if l != "" && !strings.HasPrefix(l, "--") && !strings.HasPrefix(l, "local function") {
+			return l
+		}
+	}
+	return ""
+}
+
+// strictScripts is the hook of a cluster client: it sends every registered
+// script as its strict twin (EVALSHA of the twin's hash, and its text when
+// Redis does not know it yet), and counts the runs. Other commands and
+// unregistered scripts pass unchanged.
+type strictScripts struct{}
+
+func (strictScripts) DialHook(next redis.DialHook) redis.DialHook {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) { return next(ctx, network, addr) }
+}
+
+func (strictScripts) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		strict(cmd)
+		return next(ctx, cmd)
+	}
+}
+
+func (strictScripts) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, cmd := range cmds {
+			strict(cmd)
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// strict rewrites a script call of a registered script in place.
+func strict(cmd redis.Cmder) {
+	args := cmd.Args()
+	if len(args) < 2 {
+		return
+	}
+	name, _ := args[0].(string)
+	switch strings.ToLower(name) {
+	case "evalsha", "evalsha_ro":
+		sha, _ := args[1].(string)
+		if s := lookupSHA(sha); s != nil {
+			args[1] = s.strictSHA
+			s.clusterRuns.Add(1)
+		}
+	case "eval", "eval_ro": // after NOSCRIPT: go-redis sends the text
+		src, _ := args[1].(string)
+		if s := lookupSHA(shaOf(src)); s != nil {
+			args[1] = s.strictSrc
+		}
+	case "script":
+		if sub, _ := args[1].(string); strings.EqualFold(sub, "load") && len(args) == 3 {
+			src, _ := args[2].(string)
+			if s := lookupSHA(shaOf(src)); s != nil {
+				args[2] = s.strictSrc
+			}
+		}
+	}
+}

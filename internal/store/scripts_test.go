@@ -1,0 +1,100 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/rathaus/rathaus/internal/redistest"
+	"github.com/rathaus/rathaus/internal/store"
+)
+
+// crossSlotCmd writes its declared key and one it names itself.
+var crossSlotCmd = store.NewScript(`
+redis.call("SET", KEYS[1], "1")
+return redis.call("SET", ARGV[1], "1")
+`)
+
+// TestClusterRefusesCrossSlotScript: on a Redis Cluster a registered script
+// runs with flags, so Redis refuses one that touches a key of another slot,
+// even one it names itself and even when both slots live on the same node —
+// where the same script without flags works until a reshard parts them. A
+// script that keeps to one slot runs (first by its text, then by its hash),
+// and its runs are counted.
+func TestClusterRefusesCrossSlotScript(t *testing.T) {
+	c := redistest.SharedCluster(t)
+	ctx := context.Background()
+	st, err := store.Open(c.URL(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Client.FlushAll(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// Two keys of different slots served by the same node.
+	a := "{a}x"
+	slotA, err := c.KeySlot(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner, err := c.SlotOwner(ctx, slotA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := ""
+	for i := 0; b == "" && i < 1000; i++ {
+		k := fmt.Sprintf("{b%d}y", i)
+		s, err := c.KeySlot(ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := c.SlotOwner(ctx, s); err == nil && n == owner && s != slotA {
+			b = k
+		}
+	}
+	if b == "" {
+		t.Fatal("no key of another slot on the same node")
+	}
+
+	before := runs(crossSlotCmd)
+	err = crossSlotCmd.Run(ctx, st.Client, []string{a}, b).Err()
+	if err == nil || !strings.Contains(err.Error(), "do not hash to the same slot") {
+		t.Fatalf("cross-slot script through the store: %v, want refused", err)
+	}
+	if got := runs(crossSlotCmd) - before; got != 1 {
+		t.Fatalf("runs counted: %d, want 1", got)
+	}
+	// The same text without flags, straight to the node, is let through.
+	direct := redis.NewClient(&redis.Options{Addr: owner.Addr})
+	defer direct.Close()
+	if err := redis.NewScript(`redis.call("SET", KEYS[1], "1")
+return redis.call("SET", ARGV[1], "1")`).Run(ctx, direct, []string{a}, b).Err(); err != nil {
+		t.Fatalf("legacy script on the node: %v", err)
+	}
+
+	// Keeping to one slot works, by text (NOSCRIPT first) and by hash.
+	same := "{a}z"
+	for i := range 2 {
+		if err := crossSlotCmd.Run(ctx, st.Client, []string{a}, same).Err(); err != nil {
+			t.Fatalf("one-slot script, run %d: %v", i+1, err)
+		}
+	}
+	if got := runs(crossSlotCmd) - before; got != 3 {
+		t.Fatalf("runs counted: %d, want 3", got)
+	}
+}
+
+func runs(s *redis.Script) int64 {
+	for _, r := range store.Scripts() {
+		if r.Hash() == s.Hash() {
+			return r.ClusterRuns()
+		}
+	}
+	return -1
+}
