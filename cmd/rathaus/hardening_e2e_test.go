@@ -15,7 +15,6 @@ import (
 	"github.com/rathaus/rathaus/internal/auth"
 	"github.com/rathaus/rathaus/internal/clock"
 	"github.com/rathaus/rathaus/internal/pow"
-	"github.com/rathaus/rathaus/internal/redistest"
 )
 
 const tuesday9 = "2026-12-01T09:00:00+01:00"
@@ -139,10 +138,10 @@ func TestProofOfWorkOneSolutionBooksOnce(t *testing.T) {
 // admin from many addresses locks admin's account, not erika's; a storm
 // from one address is cut by the address limit.
 func TestLoginStormCannotLockOutOthers(t *testing.T) {
-	srv := redistest.Start(t)
-	cfg := testConfig(t, "RATHAUS_REDIS_URL", srv.URL(), "RATHAUS_ADMIN_PASSWORD", "admin-passwort-123", "RATHAUS_TRUSTED_PROXIES", "127.0.0.1")
+	url, rdb := e2eRedis(t)
+	cfg := testConfig(t, "RATHAUS_REDIS_URL", url, "RATHAUS_ADMIN_PASSWORD", "admin-passwort-123", "RATHAUS_TRUSTED_PROXIES", "127.0.0.1")
 	s := startTestServerWith(t, cfg, Options{})
-	svc := auth.NewService(srv.Client(t), clock.Real{}, testLogger())
+	svc := auth.NewService(rdb, clock.Real{}, testLogger())
 	if err := svc.SetUser(context.Background(), "erika", auth.RoleStaff, []string{"geesthacht"}, "erikas-passwort-42"); err != nil {
 		t.Fatal(err)
 	}

@@ -71,10 +71,9 @@ func dumpAll(t *testing.T, rdb redis.UniversalClient) map[string]string {
 // worker running, so that the outbox is drained as in production, and with a
 // check-in that made a ticket of an appointment.
 func TestPrivacyEndToEnd(t *testing.T) {
-	srv := redistest.Start(t)
+	url, rdb := e2eRedis(t)
 	clk := hardenedClock(t)
-	s := startTestServerWith(t, testConfig(t, "RATHAUS_REDIS_URL", srv.URL(), "RATHAUS_ADMIN_PASSWORD", "admin-passwort-123"), Options{Clock: clk})
-	rdb := srv.Client(t)
+	s := startTestServerWith(t, testConfig(t, "RATHAUS_REDIS_URL", url, "RATHAUS_ADMIN_PASSWORD", "admin-passwort-123"), Options{Clock: clk})
 	people := []struct{ name, email, phone, start string }{
 		{"Ida Erasmus", "ida.erasmus@example.org", "0160 1111111", tuesday9},
 		{"Kurt Cancelmann", "kurt.cancel@example.org", "0160 2222222", "2026-12-01T09:30:00+01:00"},

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/rathaus/rathaus/internal/clock"
-	"github.com/rathaus/rathaus/internal/redistest"
 )
 
 // scaleEnv switches off the per-address and per-office rate limits (the
@@ -45,13 +44,13 @@ func urlsOf(servers []*testServer) []string {
 // is sent exactly once although three schedulers and three outbox workers
 // compete, and every call reaches the display streams of every replica.
 func TestReplicas(t *testing.T) {
-	redis := redistest.Start(t)
+	redisURL, _ := e2eRedis(t)
 	catcher := startMailCatcher(t)
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	// Monday 08:50: the office is open for walk-ins, and the reminder of an
 	// appointment on Tuesday at 09:00 is due at 09:00 today.
 	clk := clock.NewSimulated(time.Date(2026, 11, 30, 8, 50, 0, 0, berlin))
-	servers := startReplicas(t, 3, redis.URL(), catcher.URL(), clk)
+	servers := startReplicas(t, 3, redisURL, catcher.URL(), clk)
 	urls := urlsOf(servers)
 
 	t.Run("BookingRush", func(t *testing.T) {
@@ -129,7 +128,7 @@ func TestReplicas(t *testing.T) {
 		// The reminders fall due at 09:00. Two further replicas start after
 		// that and run the due pass at once, racing the three already running.
 		clk.Set(time.Date(2026, 11, 30, 9, 1, 0, 0, berlin))
-		more := startReplicas(t, 2, redis.URL(), catcher.URL(), clk)
+		more := startReplicas(t, 2, redisURL, catcher.URL(), clk)
 		waitFor(60*time.Second, func() bool { n, _ := catcher.count("-reminder-"); return n >= 3 })
 		for _, s := range append(servers, more...) {
 			if err := s.Stop(); err != nil {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/rathaus/rathaus/internal/clock"
-	"github.com/rathaus/rathaus/internal/redistest"
 )
 
 // TestRoles runs a web process and, later, a worker process on one Redis: the
@@ -18,12 +17,12 @@ import (
 // waiting confirmation exactly once, and answers nothing but its probes and
 // metrics.
 func TestRoles(t *testing.T) {
-	redis := redistest.Start(t)
+	redisURL, _ := e2eRedis(t)
 	catcher := startMailCatcher(t)
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	clk := clock.NewSimulated(time.Date(2026, 11, 30, 8, 50, 0, 0, berlin))
 	env := func(role string) []string {
-		return append([]string{"RATHAUS_REDIS_URL", redis.URL(), "RATHAUS_SMTP_URL", catcher.URL(), "RATHAUS_ROLE", role,
+		return append([]string{"RATHAUS_REDIS_URL", redisURL, "RATHAUS_SMTP_URL", catcher.URL(), "RATHAUS_ROLE", role,
 			"RATHAUS_BASE_URL", "https://termine.example"}, scaleEnv...)
 	}
 	web := startTestServerWith(t, testConfig(t, env("web")...), Options{Clock: clk})
@@ -83,7 +82,7 @@ func TestRoles(t *testing.T) {
 // the hanging send fails (the server goes away) it is ready again. A web
 // process reports no outbox at all.
 func TestWorkerReadiness(t *testing.T) {
-	redis := redistest.Start(t)
+	redisURL, _ := e2eRedis(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +112,7 @@ func TestWorkerReadiness(t *testing.T) {
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	clk := clock.NewSimulated(time.Date(2026, 11, 30, 8, 50, 0, 0, berlin))
 	env := func(role string) []string {
-		return append([]string{"RATHAUS_REDIS_URL", redis.URL(), "RATHAUS_SMTP_URL", "smtp://" + ln.Addr().String(),
+		return append([]string{"RATHAUS_REDIS_URL", redisURL, "RATHAUS_SMTP_URL", "smtp://" + ln.Addr().String(),
 			"RATHAUS_ROLE", role, "RATHAUS_BASE_URL", "https://termine.example"}, scaleEnv...)
 	}
 	web := startTestServerWith(t, testConfig(t, env("web")...), Options{Clock: clk})

@@ -60,6 +60,10 @@ func SharedSentinel(t testing.TB) *Sentinel {
 
 // openFlushed opens url and empties every primary behind it, so that a shared
 // deployment looks fresh to each test.
+// OpenFlushed opens a store on url (a shared cluster's or Sentinel set-up's)
+// after flushing every master, closed when the test ends.
+func OpenFlushed(t testing.TB, url string) *store.Store { return openFlushed(t, url) }
+
 func openFlushed(t testing.TB, url string) *store.Store {
 	t.Helper()
 	st := OpenURL(t, url)
