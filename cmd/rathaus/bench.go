@@ -78,6 +78,7 @@ func benchCommand(ctx context.Context, cfg config.Config, args []string, stdout,
 	memDense := fs.Bool("memory-dense", false, "memory scenario: book into one office (≈1,850 a day) instead of 43 city offices (≈100 a day each)")
 	adminPw := fs.String("admin-password", "", "admin password of the server at --url (queue and fanout scenarios)")
 	jsonOut := fs.Bool("json", false, "print JSON instead of the table")
+	jsonFile := fs.String("json-out", "", "also write the JSON to this file (for comparing runs), while the table is printed")
 	officesOut := fs.String("offices-file", "", "write the bench offices YAML to this file and exit (for a server of your own)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (load generator and, without --url, the server) for each line: PREFIX-NN-line.pprof (waits for outboxes to empty are not in them)")
@@ -139,12 +140,22 @@ func benchCommand(ctx context.Context, cfg config.Config, args []string, stdout,
 		results = append(results, rs...)
 	}
 	addRatios(results)
+	doc := map[string]any{"machine": machineInfo(ctx, b.st), "results": results}
+	if *jsonFile != "" {
+		raw, err := json.MarshalIndent(doc, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(*jsonFile, append(raw, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
 	if *jsonOut {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"machine": machineInfo(ctx, b.st), "results": results})
+		return enc.Encode(doc)
 	}
-	fmt.Fprintln(stdout, machineInfo(ctx, b.st))
+	fmt.Fprintln(stdout, doc["machine"])
 	writeTable(stdout, results)
 	return nil
 }

@@ -2,7 +2,10 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -17,8 +20,10 @@ import (
 func TestBenchCommand(t *testing.T) {
 	redis := redistest.Start(t)
 	var out, errOut bytes.Buffer
+	jsonPath := filepath.Join(t.TempDir(), "bench.json")
 	code := run([]string{"bench", "--quiet", "--duration", "300ms", "--rush-clients", "300", "--queue-tickets", "500",
-		"--ticket-pages", "60", "--scenarios", "baseline-get,baseline-evalsha,booking,booking-paced,availability,mixed,rush,queue,pages"},
+		"--ticket-pages", "60", "--json-out", jsonPath,
+		"--scenarios", "baseline-get,baseline-evalsha,booking,booking-paced,availability,mixed,rush,queue,fanout,pages"},
 		func(k string) string { return map[string]string{"RATHAUS_REDIS_URL": redis.URL()}[k] }, nil, &out, &errOut)
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errOut.String())
@@ -26,7 +31,8 @@ func TestBenchCommand(t *testing.T) {
 	for _, want := range []string{"baseline-gin-get", "baseline-evalsha-book", "availability-8w", "mixed-citizens",
 		"OK   booked = capacity: 100 = 100, 5xx: 0", "OK   called once each: 500 tickets", "% of adjacent baseline-gin-get",
 		"[CPU µs/req: ",
-		"booking-paced", "half the closed loop's rate", "OK   every waiting page moved up by every call: 40 of 40"} {
+		"booking-paced", "half the closed loop's rate", "OK   every waiting page moved up by every call: 40 of 40",
+		"OK   every display got every call: 1000 of 1000"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the table lacks %q:\n%s", want, out.String())
 		}
@@ -40,6 +46,54 @@ func TestBenchCommand(t *testing.T) {
 		here, redis, ok := cpuFigures(l)
 		if !ok || here <= 0 || redis <= 0 {
 			t.Errorf("line %q: no CPU per request of this process and of Redis", l)
+		}
+	}
+	checkBenchJSON(t, jsonPath)
+}
+
+// benchJSON is what --json and --json-out write.
+type benchJSON struct {
+	Machine string `json:"machine"`
+	Results []struct {
+		Name     string  `json:"name"`
+		Requests int     `json:"requests"`
+		RPS      float64 `json:"rps"`
+		P99      float64 `json:"p99_ms"`
+		Check    string  `json:"check"`
+		CheckOK  *bool   `json:"check_ok"`
+		Ratio    float64 `json:"ratio"`
+		RatioTo  string  `json:"ratio_to"`
+	} `json:"results"`
+}
+
+// checkBenchJSON reads the JSON a bench wrote next to its table: the same
+// lines, with their checks passed and the booking's ratio to its baseline.
+func checkBenchJSON(t *testing.T, path string) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc benchJSON
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("--json-out: %v\n%s", err, raw)
+	}
+	if !strings.Contains(doc.Machine, "CPUs") {
+		t.Errorf("machine %q", doc.Machine)
+	}
+	seen := map[string]bool{}
+	for _, r := range doc.Results {
+		seen[r.Name] = true
+		if r.CheckOK != nil && !*r.CheckOK {
+			t.Errorf("%s: check failed in the JSON: %s", r.Name, r.Check)
+		}
+		if r.Name == "booking" && (r.RatioTo != "adjacent baseline-gin-get" || r.Ratio <= 0 || r.RPS <= 0 || r.P99 <= 0) {
+			t.Errorf("booking in the JSON: %+v", r)
+		}
+	}
+	for _, want := range []string{"baseline-gin-get", "baseline-evalsha-book", "booking", "booking-rush", "call-next-10-counters", "sse-fanout-1000"} {
+		if !seen[want] {
+			t.Errorf("the JSON lacks %s: %s", want, raw)
 		}
 	}
 }
