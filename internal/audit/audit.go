@@ -43,8 +43,10 @@ type Entry struct {
 // (call-next was three round trips, one of them this). That moves the entry's
 // write a moment after the response; an entry is lost only if the process
 // dies in that moment (as it was lost before if the process died between the
-// action and its entry) or Redis stays down for the writer's retries. Reads
-// (HandleIndex) first wait for what this process queued.
+// action and its entry), Redis stays down for the writer's retries, or —
+// under ?wait=, which makes every batch wait for the replicas — a failover
+// follows a batch that they did not confirm. Reads (HandleIndex) first wait
+// for what this process queued.
 type Log struct {
 	rdb   redis.UniversalClient
 	clock clock.Clock
@@ -113,7 +115,10 @@ func (l *Log) Start(log *slog.Logger) (stop func()) {
 
 // writeBatch writes the entries of batch in one pipeline, tries twice more
 // after a failure (the store may be failing over), then gives up with a
-// warning, and releases the barriers.
+// warning, and releases the barriers. Under ?wait= (store.waitHook) the
+// pipeline ends with a WAIT; when the replicas did not confirm it in time the
+// entries are on the primary all the same, so they are not written again
+// (that would write them twice), only warned about.
 func (l *Log) writeBatch(log *slog.Logger, batch []item) {
 	n := 0
 	for _, it := range batch {
@@ -133,11 +138,13 @@ func (l *Log) writeBatch(log *slog.Logger, batch []item) {
 					pipe.XAdd(context.Background(), l.args(it.e, it.at))
 				}
 			}
-			if _, err = pipe.Exec(context.Background()); err == nil {
+			if _, err = pipe.Exec(context.Background()); err == nil || store.IsUnreplicated(err) {
 				break
 			}
 		}
-		if err != nil {
+		if store.IsUnreplicated(err) {
+			log.Warn("audit: recorded, but no replica confirmed it in time; a failover now would lose it", "entries", n, "err", err)
+		} else if err != nil {
 			log.Warn("audit: could not record", "entries", n, "err", err)
 		}
 	}
@@ -156,7 +163,8 @@ func (l *Log) args(e Entry, at time.Time) *redis.XAddArgs {
 }
 
 // Record appends e (its time is now; its id is assigned): queued for the
-// writer after Start, else at once.
+// writer after Start, else at once — as a pipeline of one, so that under
+// ?wait= it is waited for like the writer's batches.
 func (l *Log) Record(ctx context.Context, e Entry) error {
 	at := l.clock.Now()
 	l.mu.RLock()
@@ -169,7 +177,8 @@ func (l *Log) Record(ctx context.Context, e Entry) error {
 		}
 	}
 	l.mu.RUnlock()
-	return store.Wrap("audit.Record", l.rdb.XAdd(ctx, l.args(e, at)).Err())
+	_, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error { p.XAdd(ctx, l.args(e, at)); return nil })
+	return store.Wrap("audit.Record", err)
 }
 
 // Flush waits until the entries this process queued so far are written (or

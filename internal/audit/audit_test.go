@@ -137,3 +137,31 @@ func TestWriter(t *testing.T) {
 		stop() // twice is harmless
 	})
 }
+
+// TestWriterUnreplicated: under ?wait=1 without a replica every batch and
+// every direct Record fails the WAIT, but its entries are on the primary: the
+// writer must not write them again (once each, not three times), and Record
+// reports the failure as unavailable.
+func TestWriterUnreplicated(t *testing.T) {
+	srv := redistest.Start(t)
+	st := redistest.OpenURL(t, srv.URL()+"?wait=1&wait_timeout=100ms")
+	ctx := context.Background()
+	l := New(st.Client, clock.NewSimulated(t0))
+	stop := l.Start(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	for i := range 5 {
+		if err := l.Record(ctx, Entry{Actor: "erika", Action: "call-next", Status: i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	if n := srv.Client(t).XLen(ctx, Key()).Val(); n != 5 {
+		t.Fatalf("%d entries, want 5 (each once: an unconfirmed batch is not written again)", n)
+	}
+	err := l.Record(ctx, Entry{Actor: "erika", Action: "logout"})
+	if !store.IsUnreplicated(err) || !store.IsUnavailable(err) {
+		t.Fatalf("Record without the replica ?wait= asks for: %v, want unreplicated and unavailable", err)
+	}
+}

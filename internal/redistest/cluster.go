@@ -105,11 +105,16 @@ func waitClusterSlots(c *Cluster, d time.Duration) error {
 	return err
 }
 
-// Sentinel is a primary with one replica watched by three sentinels, all on
+// Sentinel is a primary with replicas watched by three sentinels, all on
 // loopback, under the master name MasterName.
 type Sentinel struct {
-	Primary   *Server
-	Replica   *Server
+	Primary *Server
+	// Replica is the first of Replicas.
+	Replica  *Server
+	Replicas []*Server
+	// Proxies are the proxies that the first replicas replicate through
+	// (SentinelOptions.Proxied), in the order of Replicas.
+	Proxies   []*Proxy
 	Sentinels []*Server
 }
 
@@ -125,31 +130,77 @@ func (s *Sentinel) URL() string {
 	return "redis+sentinel://" + strings.Join(addrs, ",") + "/" + MasterName
 }
 
+// SentinelOptions shape the set-up of StartSentinelWith. The zero value is
+// StartSentinel's: one replica, no persistence.
+type SentinelOptions struct {
+	// Replicas is the number of replicas (0: one).
+	Replicas int
+	// AOF turns on the append-only file on every data node, fsynced on every
+	// write (AOFArgs), as the README asks for with ?wait=.
+	AOF bool
+	// Proxied is how many replicas, the first ones, replicate through a Proxy
+	// of their own (Sentinel.Proxies), which can cut them off the primary.
+	Proxied int
+	// Args are further redis-server arguments for every data node.
+	Args []string
+}
+
+// AOFArgs are the redis-server arguments of SentinelOptions.AOF.
+func AOFArgs() []string { return []string{"--appendonly", "yes", "--appendfsync", "always"} }
+
 // StartSentinel starts a primary, a replica of it and three sentinels (quorum
 // 2, down-after 1 s, failover timeout 5 s) and waits until the replica is in
 // sync and every sentinel knows the primary and its replica. extra are further
 // redis-server arguments for both data nodes (e.g. "--appendonly", "yes").
 func StartSentinel(t testing.TB, extra ...string) *Sentinel {
 	t.Helper()
-	primary := Start(t, extra...)
-	host, port, _ := strings.Cut(primary.Addr, ":")
-	replica := Start(t, append([]string{"--replicaof", host, port}, extra...)...)
-	return WatchWithSentinels(t, primary, replica)
+	return StartSentinelWith(t, SentinelOptions{Args: extra})
 }
 
-// WatchWithSentinels waits until replica is in sync with primary, starts
-// three sentinels watching primary and waits until each knows both.
-func WatchWithSentinels(t testing.TB, primary, replica *Server) *Sentinel {
+// StartSentinelWith is StartSentinel with the replicas, persistence and
+// proxies of o.
+func StartSentinelWith(t testing.TB, o SentinelOptions) *Sentinel {
 	t.Helper()
-	s := &Sentinel{Primary: primary, Replica: replica}
-	if err := waitInfo(s.Replica.Addr, "INFO", "replication", "master_link_status:up", 30*time.Second); err != nil {
-		t.Fatalf("redistest: replica %s: %v", s.Replica.Addr, err)
+	args := o.Args
+	if o.AOF {
+		args = append(AOFArgs(), o.Args...)
+	}
+	primary := Start(t, args...)
+	var replicas []*Server
+	var proxies []*Proxy
+	for i := range max(o.Replicas, 1) {
+		host, port, _ := strings.Cut(primary.Addr, ":")
+		if i < o.Proxied {
+			p := StartProxy(t, primary.Addr)
+			proxies = append(proxies, p)
+			port = p.Port()
+		}
+		replicas = append(replicas, Start(t, append([]string{"--replicaof", host, port}, args...)...))
+	}
+	s := WatchWithSentinels(t, primary, replicas...)
+	s.Proxies = proxies
+	return s
+}
+
+// WatchWithSentinels waits until every replica is in sync with primary,
+// starts three sentinels watching primary and waits until each knows all.
+func WatchWithSentinels(t testing.TB, primary *Server, replicas ...*Server) *Sentinel {
+	t.Helper()
+	if len(replicas) == 0 {
+		t.Fatal("redistest: WatchWithSentinels needs a replica")
+	}
+	s := &Sentinel{Primary: primary, Replica: replicas[0], Replicas: replicas}
+	for _, r := range replicas {
+		if err := waitInfo(r.Addr, "INFO", "replication", "master_link_status:up", 30*time.Second); err != nil {
+			t.Fatalf("redistest: replica %s: %v", r.Addr, err)
+		}
 	}
 	for range 3 {
 		s.Sentinels = append(s.Sentinels, startSentinelNode(t, s.Primary.port))
 	}
+	want := fmt.Sprintf("slaves=%d,sentinels=3", len(replicas))
 	for _, n := range s.Sentinels {
-		if err := waitInfo(n.Addr, "INFO", "sentinel", "slaves=1,sentinels=3", 30*time.Second); err != nil {
+		if err := waitInfo(n.Addr, "INFO", "sentinel", want, 30*time.Second); err != nil {
 			t.Fatalf("redistest: sentinel %s: %v", n.Addr, err)
 		}
 	}
