@@ -68,7 +68,13 @@ async function callNext() {
     renderCurrent();
     announce(t('staff.called', { number: current.number }));
     refreshSoon();
-  } catch (e) { showError(e); }
+  } catch (e) {
+    showError(e);
+    // The call may have reached the server although its answer did not
+    // (a restart, a network cut): the counter then shows whom it called, and
+    // the next call-next would finish that ticket unseen.
+    refreshSoon();
+  }
 }
 
 async function refreshQueue() {
