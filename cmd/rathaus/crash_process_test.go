@@ -393,8 +393,8 @@ func TestProcessCrash(t *testing.T) {
 	}
 
 	berlin, _ := time.LoadLocation("Europe/Berlin")
-	tomorrow := time.Now().In(berlin).AddDate(0, 0, 1)
-	day := time.Date(tomorrow.Year(), tomorrow.Month(), tomorrow.Day(), 8, 0, 0, 0, berlin)
+	bookDay := workday(t) // tomorrow, unless that is a public holiday
+	day := time.Date(bookDay.Year(), bookDay.Month(), bookDay.Day(), 8, 0, 0, 0, berlin)
 	var booked []string // codes of the acknowledged bookings
 	book := func(i int) {
 		var b bookedResp

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -67,62 +65,7 @@ func TestReplicas(t *testing.T) {
 		}
 	})
 
-	t.Run("DisplayFanOut", func(t *testing.T) {
-		var streams []*sseStream
-		for _, u := range urls {
-			streams = append(streams, openStream(t, u), openStream(t, u))
-		}
-		token := login(t, urls[0])
-		var want []string
-		for i := range 6 {
-			var tk struct{ Ticket struct{ Number string } }
-			code, _, err := postJSON(urls[i%3]+"/api/v1/offices/geesthacht/tickets", map[string]any{"service": "fundsache"}, &tk)
-			if err != nil || code != 201 {
-				t.Fatalf("ticket: %d %v", code, err)
-			}
-			want = append(want, tk.Ticket.Number)
-		}
-		auth := []string{"Authorization", "Bearer " + token}
-		for c := 1; c <= 3; c++ {
-			if code, _, err := postJSON(fmt.Sprintf("%s/api/v1/staff/offices/geesthacht/counters/%d/open", urls[c-1], c), nil, nil, auth...); err != nil || code != 200 {
-				t.Fatalf("open counter %d: %d %v", c, code, err)
-			}
-		}
-		for i := range want {
-			// each call through another replica and counter; a counter
-			// finishes its ticket before it calls the next
-			if i >= 3 {
-				url := fmt.Sprintf("%s/api/v1/staff/offices/geesthacht/tickets/%s/finish", urls[i%3], want[i-3])
-				if code, _, err := postJSON(url, nil, nil, auth...); err != nil || code != 200 {
-					t.Fatalf("finish: %d %v", code, err)
-				}
-			}
-			url := fmt.Sprintf("%s/api/v1/staff/offices/geesthacht/counters/%d/call-next", urls[i%3], i%3+1)
-			if code, _, err := postJSON(url, nil, nil, auth...); err != nil || code != 200 {
-				t.Fatalf("call-next %d: %d %v", i, code, err)
-			}
-		}
-		var wg sync.WaitGroup
-		errs := make(chan error, len(streams))
-		for i, s := range streams {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for j, w := range want {
-					got, err := s.nextCalled()
-					if err != nil || got != w {
-						errs <- fmt.Errorf("stream %d (replica %d): event %d = %q, %v; want %q", i, i/2, j, got, err, w)
-						return
-					}
-				}
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Error(err)
-		}
-	})
+	t.Run("DisplayFanOut", func(t *testing.T) { displayFanOut(t, urls) })
 
 	t.Run("ReminderOnce", func(t *testing.T) {
 		// The reminders fall due at 09:00. Two further replicas start after

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rathaus/rathaus/booking"
+)
+
+// TestReplicaProcesses is TestReplicas with three rathaus processes: the
+// binary, each an operating-system process of its own with nothing shared
+// but the Redis, on the real clock. A booking rush spread over the three takes
+// exactly the seats of one start, each of their confirmations is sent exactly
+// once although three outbox workers compete, and every call made through any
+// of them reaches the display streams of all three. (Reminders, which fall due
+// at set times, are raced across replicas by TestReplicas on a simulated
+// clock.)
+func TestReplicaProcesses(t *testing.T) {
+	redisURL, _ := e2eRedis(t)
+	catcher := startMailCatcher(t)
+	offices := filepath.Join(t.TempDir(), "offices.yaml")
+	if err := os.WriteFile(offices, []byte(aroundTheClock), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"RATHAUS_REDIS_URL=" + redisURL, "RATHAUS_SMTP_URL=" + catcher.URL(),
+		"RATHAUS_OFFICES_FILE=" + offices, "RATHAUS_ADMIN_PASSWORD=" + testAdminPassword}
+	for i := 0; i+1 < len(scaleEnv); i += 2 {
+		env = append(env, scaleEnv[i]+"="+scaleEnv[i+1])
+	}
+	bin := buildBinary(t)
+	urls := make([]string, 3)
+	for i := range urls {
+		urls[i] = startChild(t, bin, env).URL
+	}
+
+	t.Run("BookingRush", func(t *testing.T) {
+		counts := rush(t, urls, workdayStart(t), 600, 32)
+		if counts[201] != 3 || counts[409] != 597 {
+			t.Fatalf("answers by status = %v, want exactly 3 × 201 (three seats) and 597 × 409", counts)
+		}
+	})
+
+	t.Run("ConfirmationsOnce", func(t *testing.T) {
+		waitFor(30*time.Second, func() bool { n, _ := catcher.count("-confirmation-"); return n >= 3 })
+		time.Sleep(time.Second) // a second delivery of one would come now
+		if n, dup := catcher.count("-confirmation-"); n != 3 || dup != 1 {
+			t.Fatalf("confirmations: %d distinct, max %d deliveries of one; want 3 and 1", n, dup)
+		}
+	})
+
+	t.Run("DisplayFanOut", func(t *testing.T) { displayFanOut(t, urls) })
+}
+
+// workdayStart is 10:00 (Berlin) on workday(t).
+func workdayStart(t *testing.T) string {
+	d := workday(t)
+	return time.Date(d.Year(), d.Month(), d.Day(), 10, 0, 0, 0, d.Location()).Format(time.RFC3339)
+}
+
+// workday is the first day from tomorrow on (in Berlin) that is no public
+// holiday in Schleswig-Holstein: the office of aroundTheClock is open at
+// every hour of every other day, so tests on the real clock book there.
+func workday(t *testing.T) time.Time {
+	t.Helper()
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := time.Now().In(berlin).AddDate(0, 0, 1)
+	for range 10 {
+		holiday := false
+		for _, h := range booking.Holidays("SH", d.Year()) {
+			if h.Date == (booking.Date{Y: d.Year(), M: d.Month(), D: d.Day()}) {
+				holiday = true
+			}
+		}
+		if !holiday {
+			return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, berlin)
+		}
+		d = d.AddDate(0, 0, 1)
+	}
+	t.Fatal("no day without a holiday in ten")
+	return time.Time{}
+}
