@@ -21,7 +21,7 @@ import (
 // closures (field, value …), {record or nil per date}}. The versions are read
 // in the same atomic step as the records: an answer is never labelled with a
 // version newer than its data.
-var availReadCmd = store.NewScript(`
+var availReadCmd = store.NewReadScript(`
 local cv = redis.call("GET", KEYS[1]) or "0"
 local av = redis.call("GET", KEYS[2]) or "0"
 if av == ARGV[1] then return {cv, av} end

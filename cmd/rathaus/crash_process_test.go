@@ -27,13 +27,25 @@ import (
 	"github.com/emersion/go-smtp"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/rathaus/rathaus/booking"
 	"github.com/rathaus/rathaus/internal/redistest"
 	"github.com/rathaus/rathaus/notify"
 )
 
 // aroundTheClock is an offices file whose office is open every day at every
-// hour, so that tests on the real clock find it open.
-const aroundTheClock = `offices:
+// hour, public holidays included (this year's and next year's), so that tests
+// on the real clock find it open whenever they run.
+func aroundTheClock() string {
+	var days []string
+	for _, y := range []int{time.Now().Year(), time.Now().Year() + 1} {
+		for _, h := range booking.Holidays("SH", y) {
+			days = append(days, strconv.Quote(h.Date.String()))
+		}
+	}
+	return aroundTheClockBase + "    open_on_holidays: [" + strings.Join(days, ", ") + "]\n"
+}
+
+const aroundTheClockBase = `offices:
   - id: geesthacht
     name: Bürgerbüro Geesthacht
     timezone: Europe/Berlin
@@ -357,7 +369,7 @@ func TestProcessCrash(t *testing.T) {
 	gate := newMailGate()
 	catcher := startGatedMailCatcher(t, gate)
 	offices := filepath.Join(t.TempDir(), "offices.yaml")
-	if err := os.WriteFile(offices, []byte(aroundTheClock), 0o600); err != nil {
+	if err := os.WriteFile(offices, []byte(aroundTheClock()), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env := []string{"RATHAUS_REDIS_URL=" + redis.URL(), "RATHAUS_SMTP_URL=" + catcher.URL(),
@@ -393,8 +405,8 @@ func TestProcessCrash(t *testing.T) {
 	}
 
 	berlin, _ := time.LoadLocation("Europe/Berlin")
-	bookDay := workday(t) // tomorrow, unless that is a public holiday
-	day := time.Date(bookDay.Year(), bookDay.Month(), bookDay.Day(), 8, 0, 0, 0, berlin)
+	tomorrow := time.Now().In(berlin).AddDate(0, 0, 1)
+	day := time.Date(tomorrow.Year(), tomorrow.Month(), tomorrow.Day(), 8, 0, 0, 0, berlin)
 	var booked []string // codes of the acknowledged bookings
 	book := func(i int) {
 		var b bookedResp

@@ -21,7 +21,7 @@ func TestReplicaProcesses(t *testing.T) {
 	redisURL, _ := e2eRedis(t)
 	catcher := startMailCatcher(t)
 	offices := filepath.Join(t.TempDir(), "offices.yaml")
-	if err := os.WriteFile(offices, []byte(aroundTheClock), 0o600); err != nil {
+	if err := os.WriteFile(offices, []byte(aroundTheClock()), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env := []string{"RATHAUS_REDIS_URL=" + redisURL, "RATHAUS_SMTP_URL=" + catcher.URL(),
@@ -36,7 +36,7 @@ func TestReplicaProcesses(t *testing.T) {
 	}
 
 	t.Run("BookingRush", func(t *testing.T) {
-		counts := rush(t, urls, workdayStart(t), 600, 32)
+		counts := rush(t, urls, tomorrowAt(t, 10), 600, 32)
 		if counts[201] != 3 || counts[409] != 597 {
 			t.Fatalf("answers by status = %v, want exactly 3 × 201 (three seats) and 597 × 409", counts)
 		}
@@ -53,34 +53,26 @@ func TestReplicaProcesses(t *testing.T) {
 	t.Run("DisplayFanOut", func(t *testing.T) { displayFanOut(t, urls) })
 }
 
-// workdayStart is 10:00 (Berlin) on workday(t).
-func workdayStart(t *testing.T) string {
-	d := workday(t)
-	return time.Date(d.Year(), d.Month(), d.Day(), 10, 0, 0, 0, d.Location()).Format(time.RFC3339)
-}
-
-// workday is the first day from tomorrow on (in Berlin) that is no public
-// holiday in Schleswig-Holstein: the office of aroundTheClock is open at
-// every hour of every other day, so tests on the real clock book there.
-func workday(t *testing.T) time.Time {
+// tomorrowAt is hour:00 tomorrow in Berlin, in RFC 3339.
+func tomorrowAt(t *testing.T, hour int) string {
 	t.Helper()
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := time.Now().In(berlin).AddDate(0, 0, 1)
-	for range 10 {
-		holiday := false
-		for _, h := range booking.Holidays("SH", d.Year()) {
-			if h.Date == (booking.Date{Y: d.Year(), M: d.Month(), D: d.Day()}) {
-				holiday = true
-			}
-		}
-		if !holiday {
-			return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, berlin)
-		}
-		d = d.AddDate(0, 0, 1)
+	return time.Date(d.Year(), d.Month(), d.Day(), hour, 0, 0, 0, berlin).Format(time.RFC3339)
+}
+
+// TestAroundTheClockHasNoHolidays: the office of the real-clock tests has no
+// public holiday this year or next, so they run on any day.
+func TestAroundTheClockHasNoHolidays(t *testing.T) {
+	offices, err := booking.ParseOffices("around.yaml", []byte(aroundTheClock()))
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no day without a holiday in ten")
-	return time.Time{}
+	y := time.Now().Year()
+	if c := offices[0].HolidayClosures(booking.Date{Y: y, M: 1, D: 1}, booking.Date{Y: y + 1, M: 12, D: 31}); len(c) != 0 {
+		t.Fatalf("closed on %d public holidays, the first %s", len(c), c[0].From)
+	}
 }

@@ -50,6 +50,10 @@ func scriptsRanOnCluster() int {
 			missing = append(missing, fmt.Sprintf("%s (%s)", s.Where, s.First))
 		}
 	}
+	if n == 0 { // built with -trimpath, or a package without scripts: nothing would be shown
+		fmt.Fprintf(os.Stderr, "redistest: no script is declared in %s (built with -trimpath?), so none is shown to keep to one slot\n", dir)
+		return 1
+	}
 	if len(missing) > 0 {
 		fmt.Fprintf(os.Stderr, "redistest: %d of the %d scripts of %s never ran on the Redis Cluster, so nothing shows that they keep to one slot:\n", len(missing), n, dir)
 		for _, m := range missing {
@@ -61,9 +65,10 @@ func scriptsRanOnCluster() int {
 	return 0
 }
 
-// filtered reports whether only some tests ran (-run, -skip, -short).
+// filtered reports whether only some tests ran, or none (-run, -skip,
+// -short, -list).
 func filtered() bool {
-	for _, name := range []string{"test.run", "test.skip"} {
+	for _, name := range []string{"test.run", "test.skip", "test.list"} {
 		if f := flag.Lookup(name); f != nil && f.Value.String() != "" {
 			return true
 		}

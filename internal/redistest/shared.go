@@ -58,12 +58,12 @@ func SharedSentinel(t testing.TB) *Sentinel {
 	return shared.sentinel
 }
 
-// openFlushed opens url and empties every primary behind it, so that a shared
-// deployment looks fresh to each test.
 // OpenFlushed opens a store on url (a shared cluster's or Sentinel set-up's)
 // after flushing every master, closed when the test ends.
 func OpenFlushed(t testing.TB, url string) *store.Store { return openFlushed(t, url) }
 
+// openFlushed opens url and empties every primary behind it, so that a shared
+// deployment looks fresh to each test.
 func openFlushed(t testing.TB, url string) *store.Store {
 	t.Helper()
 	st := OpenURL(t, url)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -22,8 +23,10 @@ import (
 // attempted to access keys that do not hash to the same slot"), even when both
 // slots live on the same node. A script without it (Redis's legacy mode) works
 // there as long as the slots happen to share a node, and breaks at the next
-// reshard. No flags: the script writes, and is refused as a whole, before it
-// starts, when Redis refuses writes (OOM, MISCONF, NOREPLICAS).
+// reshard. No flags: the script may write, and is refused as a whole, before
+// it starts, when Redis refuses writes (OOM, MISCONF, NOREPLICAS); a script
+// that only reads is declared with NewReadScript (flag no-writes) and runs
+// then all the same.
 const strictPrefix = "#!lua\n"
 
 // Script is a Lua script of rathaus, registered by NewScript.
@@ -42,7 +45,8 @@ type Script struct {
 // Hash is the SHA-1 of its text, as redis.Script's.
 func (s *Script) Hash() string { return s.sha }
 
-// ClusterRuns is how often this process sent the script to a Redis Cluster.
+// ClusterRuns is how often this process ran the script on a Redis Cluster
+// (Redis answered it; refusals do not count).
 func (s *Script) ClusterRuns() int64 { return s.clusterRuns.Load() }
 
 var registry = struct {
@@ -56,14 +60,29 @@ var registry = struct {
 // strictPrefix) and tests can tell which scripts ran there. skip is how many
 // wrapper functions lie between the declaration and this call (0: none).
 func NewScript(src string, skip ...int) *redis.Script {
+	return register(src, strictPrefix, skip)
+}
+
+// NewReadScript is NewScript for a script that only reads: on a cluster it
+// runs with the flag no-writes, so that Redis runs it also while it refuses
+// writes (full, a failed snapshot, too few replicas), as it runs such a
+// script without flags on a single Redis. A write in it fails.
+func NewReadScript(src string, skip ...int) *redis.Script {
+	return register(src, readPrefix, skip)
+}
+
+// readPrefix is strictPrefix with the flag no-writes.
+const readPrefix = "#!lua flags=no-writes\n"
+
+func register(src, prefix string, skip []int) *redis.Script {
 	s := redis.NewScript(src)
-	depth := 1
+	depth := 2
 	if len(skip) > 0 {
 		depth += skip[0]
 	}
 	_, file, line, _ := runtime.Caller(depth)
 	info := &Script{Where: fmt.Sprintf("%s:%d", filepath.Base(file), line), Dir: filepath.Dir(file),
-		First: firstLine(src), src: src, sha: s.Hash(), strictSrc: strictPrefix + src}
+		First: firstLine(src), src: src, sha: s.Hash(), strictSrc: prefix + src}
 	info.strictSHA = shaOf(info.strictSrc)
 	registry.Lock()
 	defer registry.Unlock()
@@ -104,8 +123,10 @@ func firstLine(src string) string {
 
 // strictScripts is the hook of a cluster client: it sends every registered
 // script as its strict twin (EVALSHA of the twin's hash, and its text when
-// Redis does not know it yet), and counts the runs. Other commands and
-// unregistered scripts pass unchanged.
+// Redis does not know it yet), and counts the runs that Redis answered
+// (anything but a refusal to run it). Other commands and unregistered scripts
+// pass unchanged. (rathaus never loads scripts with SCRIPT LOAD, which the
+// cluster client sends by a path of its own.)
 type strictScripts struct{}
 
 func (strictScripts) DialHook(next redis.DialHook) redis.DialHook {
@@ -114,45 +135,55 @@ func (strictScripts) DialHook(next redis.DialHook) redis.DialHook {
 
 func (strictScripts) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		strict(cmd)
-		return next(ctx, cmd)
+		s := strict(cmd)
+		err := next(ctx, cmd)
+		counted(s, cmd)
+		return err
 	}
 }
 
 func (strictScripts) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		for _, cmd := range cmds {
-			strict(cmd)
+		scripts := make([]*Script, len(cmds))
+		for i, cmd := range cmds {
+			scripts[i] = strict(cmd)
 		}
-		return next(ctx, cmds)
+		err := next(ctx, cmds)
+		for i, cmd := range cmds {
+			counted(scripts[i], cmd)
+		}
+		return err
 	}
 }
 
-// strict rewrites a script call of a registered script in place.
-func strict(cmd redis.Cmder) {
+// strict rewrites a script call of a registered script in place and returns
+// the script (nil for any other command).
+func strict(cmd redis.Cmder) *Script {
 	args := cmd.Args()
 	if len(args) < 2 {
-		return
+		return nil
 	}
 	name, _ := args[0].(string)
+	var s *Script
 	switch strings.ToLower(name) {
 	case "evalsha", "evalsha_ro":
 		sha, _ := args[1].(string)
-		if s := lookupSHA(sha); s != nil {
+		if s = lookupSHA(sha); s != nil {
 			args[1] = s.strictSHA
-			s.clusterRuns.Add(1)
 		}
 	case "eval", "eval_ro": // after NOSCRIPT: go-redis sends the text
 		src, _ := args[1].(string)
-		if s := lookupSHA(shaOf(src)); s != nil {
+		if s = lookupSHA(shaOf(src)); s != nil {
 			args[1] = s.strictSrc
 		}
-	case "script":
-		if sub, _ := args[1].(string); strings.EqualFold(sub, "load") && len(args) == 3 {
-			src, _ := args[2].(string)
-			if s := lookupSHA(shaOf(src)); s != nil {
-				args[2] = s.strictSrc
-			}
-		}
+	}
+	return s
+}
+
+// counted counts a run of s that Redis carried out: one that answered, not
+// one refused (NOSCRIPT, keys of two slots, the cluster down or moving).
+func counted(s *Script, cmd redis.Cmder) {
+	if err := cmd.Err(); s != nil && (err == nil || errors.Is(err, redis.Nil)) {
+		s.clusterRuns.Add(1)
 	}
 }

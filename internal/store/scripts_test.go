@@ -67,8 +67,8 @@ func TestClusterRefusesCrossSlotScript(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "do not hash to the same slot") {
 		t.Fatalf("cross-slot script through the store: %v, want refused", err)
 	}
-	if got := runs(crossSlotCmd) - before; got != 1 {
-		t.Fatalf("runs counted: %d, want 1", got)
+	if got := runs(crossSlotCmd) - before; got != 0 {
+		t.Fatalf("runs counted: %d, want 0 (a refused script did not run)", got)
 	}
 	// The same text without flags, straight to the node, is let through.
 	direct := redis.NewClient(&redis.Options{Addr: owner.Addr})
@@ -78,15 +78,62 @@ return redis.call("SET", ARGV[1], "1")`).Run(ctx, direct, []string{a}, b).Err();
 		t.Fatalf("legacy script on the node: %v", err)
 	}
 
-	// Keeping to one slot works, by text (NOSCRIPT first) and by hash.
+	// Keeping to one slot works, and is counted.
 	same := "{a}z"
 	for i := range 2 {
 		if err := crossSlotCmd.Run(ctx, st.Client, []string{a}, same).Err(); err != nil {
 			t.Fatalf("one-slot script, run %d: %v", i+1, err)
 		}
 	}
-	if got := runs(crossSlotCmd) - before; got != 3 {
-		t.Fatalf("runs counted: %d, want 3", got)
+	if got := runs(crossSlotCmd) - before; got != 2 {
+		t.Fatalf("runs counted: %d, want 2", got)
+	}
+}
+
+var (
+	readOnlyCmd  = store.NewReadScript(`return redis.call("GET", KEYS[1])`)
+	writeOnlyCmd = store.NewScript(`return redis.call("SET", KEYS[1], ARGV[1])`)
+)
+
+// TestClusterReadScriptWhileFull: on a cluster a script declared as reading
+// runs while Redis refuses writes (here: full), as a script without flags
+// does on a single Redis; a writing one is refused before it starts, and a
+// write inside a reading one fails.
+func TestClusterReadScriptWhileFull(t *testing.T) {
+	c := redistest.SharedCluster(t)
+	ctx := context.Background()
+	st, err := store.Open(c.URL(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	cc := st.Client.(*redis.ClusterClient)
+	setMaxmemory := func(v string) error {
+		return cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error { return n.ConfigSet(ctx, "maxmemory", v).Err() })
+	}
+	if err := st.Client.Set(ctx, "{full}k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := setMaxmemory("1"); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := setMaxmemory("0"); err != nil {
+			t.Error(err)
+		}
+	}()
+	if v, err := readOnlyCmd.Run(ctx, st.Client, []string{"{full}k"}).Text(); err != nil || v != "v" {
+		t.Fatalf("reading script on a full cluster: %q, %v", v, err)
+	}
+	if err := writeOnlyCmd.Run(ctx, st.Client, []string{"{full}k"}, "w").Err(); err == nil || !strings.Contains(err.Error(), "OOM") {
+		t.Fatalf("writing script on a full cluster: %v, want OOM", err)
+	}
+	if err := setMaxmemory("0"); err != nil {
+		t.Fatal(err)
+	}
+	sneaky := store.NewReadScript(`return redis.call("SET", KEYS[1], "x")`)
+	if err := sneaky.Run(ctx, st.Client, []string{"{full}k"}).Err(); err == nil {
+		t.Fatal("a write in a script declared as reading went through")
 	}
 }
 
