@@ -216,6 +216,12 @@ func getAuthJSON(url, bearer string, out any) int {
 		return -1
 	}
 	req.Header.Set("Authorization", bearer)
+	return doJSON(req, out)
+}
+
+// doJSON sends req and decodes a 200 answer into out; it returns the
+// status, -1 when there was no answer.
+func doJSON(req *http.Request, out any) int {
 	resp, err := rawClient.Do(req)
 	if err != nil {
 		return -1
@@ -631,13 +637,9 @@ func metricValue(url, series string) float64 {
 // getJSON GETs url and decodes a 200 answer into out.
 func getJSON(t *testing.T, url string, out any) int {
 	t.Helper()
-	resp, err := rawClient.Get(url)
+	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
-		return -1
+		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode == 200 {
-		_ = json.NewDecoder(resp.Body).Decode(out)
-	}
-	return resp.StatusCode
+	return doJSON(req, out)
 }
