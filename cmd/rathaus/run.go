@@ -176,7 +176,7 @@ var storeRecheckEvery = 5 * time.Second
 // trusted. While they may not, /readyz answers 503 (store "evicting" for a
 // Redis that may evict keys, "cluster_node" for a node of a Redis Cluster
 // named as a single Redis, "not_cluster" for a plain Redis named as a
-// cluster, "old_cluster" for a cluster with a master older than Redis 7,
+// cluster, "old_cluster" for a cluster with a node older than Redis 7,
 // "replica" for a replica) and an error is logged at
 // each check: the process cannot refuse to start any more, but it must not
 // look healthy.
@@ -210,7 +210,7 @@ var storeRefusals = []struct {
 	{store.ErrEvicting, "evicting", "Redis may evict keys"},
 	{store.ErrClusterNode, "cluster_node", "RATHAUS_REDIS_URL names a node of a Redis Cluster"},
 	{store.ErrNotCluster, "not_cluster", "RATHAUS_REDIS_URL names a cluster, but the Redis is none"},
-	{store.ErrOldCluster, "old_cluster", "the Redis Cluster has a master older than Redis 7"},
+	{store.ErrOldCluster, "old_cluster", "the Redis Cluster has a node older than Redis 7"},
 	{store.ErrReplica, "replica", "RATHAUS_REDIS_URL names a replica, whose writes are refused"},
 }
 

@@ -253,7 +253,8 @@ type Settings struct {
 	ClusterNode string
 	// Replica names a Redis named as a single one that is a replica.
 	Replica string
-	// OldCluster names a master of a cluster older than Redis 7, with its version.
+	// OldCluster names a node (master or replica) of a cluster older than
+	// Redis 7, with its version.
 	OldCluster string
 }
 
@@ -268,10 +269,10 @@ var ErrClusterNode = errors.New("the Redis is a node of a Redis Cluster: it serv
 var ErrNotCluster = errors.New("the Redis named by redis+cluster:// has cluster support disabled; name it " +
 	"redis://host:port, or the sentinels as redis+sentinel://")
 
-// ErrOldCluster is Check's error for a Redis Cluster with a master older than
-// Redis 7: rathaus runs its scripts there as scripts with flags (a shebang),
+// ErrOldCluster is Check's error for a Redis Cluster with a node (master or
+// replica) older than Redis 7: rathaus runs its scripts there as scripts with flags (a shebang),
 // which Redis 7 introduced, so that a script can never touch two slots.
-var ErrOldCluster = errors.New("a Redis Cluster needs Redis 7 or newer on every master (scripts with flags)")
+var ErrOldCluster = errors.New("a Redis Cluster needs Redis 7 or newer on every node (scripts with flags)")
 
 // ErrReplica is Check's error for a replica named by a redis:// URL: it
 // answers reads and PING, but refuses writes (READONLY), or, with
@@ -322,8 +323,8 @@ func (s *Store) Check(ctx context.Context) (Settings, error) {
 		if s.Mode == config.RedisSingle && InfoField(info, "role") == "slave" {
 			out.Replica = name
 		}
-		if v := InfoField(info, "redis_version"); s.Mode == config.RedisCluster && majorVersion(v) > 0 && majorVersion(v) < 7 {
-			out.OldCluster = name + " runs Redis " + v
+		if s.Mode == config.RedisCluster {
+			oldCluster(&out, name, info)
 		}
 		if policy != "" && policy != "noeviction" && out.Evicting == "" {
 			out.Evicting = name + " " + policy
@@ -342,6 +343,18 @@ func (s *Store) Check(ctx context.Context) (Settings, error) {
 		err = c.ForEachMaster(ctx, one)
 		if err != nil && strings.Contains(err.Error(), "cluster support disabled") {
 			return out, fmt.Errorf("%w (%v)", ErrNotCluster, err)
+		}
+		if err == nil { // a replica of Redis 6 would fail every script once promoted
+			err = c.ForEachShard(ctx, func(ctx context.Context, n *redis.Client) error {
+				info, err := n.Info(ctx, "server").Result()
+				if err != nil {
+					return Wrap("store.Check", err)
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				oldCluster(&out, n.Options().Addr, info)
+				return nil
+			})
 		}
 	case *redis.Client:
 		err = one(ctx, c)
@@ -364,6 +377,15 @@ func (s *Store) Check(ctx context.Context) (Settings, error) {
 		return out, fmt.Errorf("%w (%s)", ErrEvicting, out.Evicting)
 	}
 	return out, nil
+}
+
+// oldCluster notes in out a node of a cluster older than Redis 7 (the first
+// found), from its INFO.
+func oldCluster(out *Settings, name, info string) {
+	if v := InfoField(info, "redis_version"); out.OldCluster == "" && majorVersion(v) > 0 && majorVersion(v) < 7 &&
+		InfoField(info, "cluster_enabled") == "1" {
+		out.OldCluster = name + " runs Redis " + v
+	}
 }
 
 // majorVersion is the major version of a redis_version ("7.0.15" → 7), 0 when
