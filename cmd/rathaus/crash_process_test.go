@@ -73,6 +73,23 @@ const aroundTheClockBase = `offices:
       sun: ["00:00-24:00"]
 `
 
+// childEnv is the environment of a rathaus process of the real-clock tests:
+// the Redis and SMTP server named, the office of aroundTheClock, the test
+// admin and scaleEnv.
+func childEnv(t *testing.T, redisURL, smtpURL string) []string {
+	t.Helper()
+	offices := filepath.Join(t.TempDir(), "offices.yaml")
+	if err := os.WriteFile(offices, []byte(aroundTheClock()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"RATHAUS_REDIS_URL=" + redisURL, "RATHAUS_SMTP_URL=" + smtpURL,
+		"RATHAUS_OFFICES_FILE=" + offices, "RATHAUS_ADMIN_PASSWORD=" + testAdminPassword}
+	for i := 0; i+1 < len(scaleEnv); i += 2 {
+		env = append(env, scaleEnv[i]+"="+scaleEnv[i+1])
+	}
+	return env
+}
+
 // child is a rathaus server running as its own process.
 type child struct {
 	URL string
@@ -374,15 +391,7 @@ func TestProcessCrash(t *testing.T) {
 	rc := redis.Client(t)
 	gate := newMailGate()
 	catcher := startGatedMailCatcher(t, gate)
-	offices := filepath.Join(t.TempDir(), "offices.yaml")
-	if err := os.WriteFile(offices, []byte(aroundTheClock()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	env := []string{"RATHAUS_REDIS_URL=" + redis.URL(), "RATHAUS_SMTP_URL=" + catcher.URL(),
-		"RATHAUS_OFFICES_FILE=" + offices, "RATHAUS_ADMIN_PASSWORD=" + testAdminPassword}
-	for i := 0; i+1 < len(scaleEnv); i += 2 {
-		env = append(env, scaleEnv[i]+"="+scaleEnv[i+1])
-	}
+	env := childEnv(t, redis.URL(), catcher.URL())
 	t0 := time.Now()
 	bin := buildBinary(t)
 	t.Logf("built in %s", time.Since(t0).Round(time.Second))

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -20,15 +18,7 @@ import (
 func TestReplicaProcesses(t *testing.T) {
 	redisURL, _ := e2eRedis(t)
 	catcher := startMailCatcher(t)
-	offices := filepath.Join(t.TempDir(), "offices.yaml")
-	if err := os.WriteFile(offices, []byte(aroundTheClock()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	env := []string{"RATHAUS_REDIS_URL=" + redisURL, "RATHAUS_SMTP_URL=" + catcher.URL(),
-		"RATHAUS_OFFICES_FILE=" + offices, "RATHAUS_ADMIN_PASSWORD=" + testAdminPassword}
-	for i := 0; i+1 < len(scaleEnv); i += 2 {
-		env = append(env, scaleEnv[i]+"="+scaleEnv[i+1])
-	}
+	env := childEnv(t, redisURL, catcher.URL())
 	bin := buildBinary(t)
 	urls := make([]string, 3)
 	for i := range urls {

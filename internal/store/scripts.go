@@ -38,8 +38,8 @@ type Script struct {
 	// First is its first line of Lua of its own (for messages).
 	First string
 
-	src, sha, strictSrc, strictSHA string
-	clusterRuns                    atomic.Int64
+	sha, strictSrc, strictSHA string
+	clusterRuns               atomic.Int64
 }
 
 // Hash is the SHA-1 of its text, as redis.Script's.
@@ -82,7 +82,7 @@ func register(src, prefix string, skip []int) *redis.Script {
 	}
 	_, file, line, _ := runtime.Caller(depth)
 	info := &Script{Where: fmt.Sprintf("%s:%d", filepath.Base(file), line), Dir: filepath.Dir(file),
-		First: firstLine(src), src: src, sha: s.Hash(), strictSrc: prefix + src}
+		First: firstLine(src), sha: s.Hash(), strictSrc: prefix + src}
 	info.strictSHA = shaOf(info.strictSrc)
 	registry.Lock()
 	defer registry.Unlock()
