@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -192,8 +191,6 @@ func bookedBody(b Booked) []byte {
 }
 
 var (
-	errIdemKey = apperr.Malformed("invalid_idempotency_key", "Der Idempotency-Key darf 1 bis 255 sichtbare ASCII-Zeichen lang sein.",
-		"The Idempotency-Key must be 1 to 255 visible ASCII characters.")
 	errIdemReused = apperr.Invalid("Idempotency-Key", "idempotency_key_reused",
 		"Dieser Idempotency-Key wurde schon für eine andere Anfrage benutzt.", "This Idempotency-Key was already used for a different request.")
 	errIdemRunning = apperr.Conflict("idempotency_in_progress", "Eine Anfrage mit diesem Idempotency-Key läuft noch.",
@@ -237,13 +234,13 @@ func (h *HTTP) handleBook(c *gin.Context) {
 // to hand to Book, or replayed=true when it has answered already (replay,
 // mismatch or still running).
 func (h *HTTP) beginIdempotency(c *gin.Context, office string, body []byte) (*Idempotency, bool) {
-	key := c.GetHeader("Idempotency-Key")
+	key, err := httpx.IdempotencyKey(c)
+	if err != nil {
+		httpx.Error(c, err)
+		return nil, true
+	}
 	if key == "" {
 		return nil, false
-	}
-	if len(key) > 255 || strings.IndexFunc(key, func(r rune) bool { return r < 0x21 || r > 0x7e }) >= 0 {
-		httpx.Error(c, errIdemKey)
-		return nil, true
 	}
 	keyHash := HashKey([]byte(key))
 	state, err := h.bookings.st.idemBegin(c.Request.Context(), office, keyHash, HashKey(body))

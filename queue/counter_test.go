@@ -387,3 +387,80 @@ func TestNextDay(t *testing.T) {
 		}
 	})
 }
+
+// TestCallNextRetry: a call-next retried with its key after a lost answer
+// gets the ticket it called, which stays called (without the key the retry
+// would finish it unseen); a new key calls the next ticket and finishes it.
+func TestCallNextRetry(t *testing.T) {
+	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		f := newFixture(t, st, at(t, "2026-10-01 10:00"), nil)
+		must[*Counter](t)(f.svc.OpenCounter(ctx, "testamt", "1", nil, "anna"))
+		must[*Counter](t)(f.svc.OpenCounter(ctx, "testamt", "2", nil, "ben"))
+		a1 := must[*Issued](t)(f.svc.Draw(ctx, "testamt", "ummeldung")).Ticket.Number
+		a2 := must[*Issued](t)(f.svc.Draw(ctx, "testamt", "ummeldung")).Ticket.Number
+		a3 := must[*Issued](t)(f.svc.Draw(ctx, "testamt", "ummeldung")).Ticket.Number
+		call := func(counter, key string) (string, bool) {
+			t.Helper()
+			tk, ok, replayed, err := f.svc.CallNextOnce(ctx, "testamt", counter, "anna", key)
+			if err != nil || !ok {
+				t.Fatalf("call-next at %s with %q: %v %v", counter, key, ok, err)
+			}
+			return tk.Number, replayed
+		}
+		if n, replayed := call("1", "k1"); n != a1 || replayed {
+			t.Fatalf("first call: %s replayed=%v, want %s", n, replayed, a1)
+		}
+		for range 2 { // the answer was lost, twice
+			if n, replayed := call("1", "k1"); n != a1 || !replayed {
+				t.Fatalf("retry: %s replayed=%v, want %s again", n, replayed, a1)
+			}
+		}
+		tk := must[*StaffTicket](t)(f.svc.Ticket(ctx, "testamt", a1))
+		if tk.Status != StatusCalled || tk.Counter != "1" {
+			t.Fatalf("after the retries %s is %s at %q, want still called at 1", a1, tk.Status, tk.Counter)
+		}
+		calls := 0
+		for _, h := range tk.History {
+			if h.Action == "call" {
+				calls++
+			}
+		}
+		if calls != 1 {
+			t.Fatalf("%s has %d calls in its history, want 1: %+v", a1, calls, tk.History)
+		}
+		t.Run("KeyOfAnotherCounter", func(t *testing.T) {
+			// counter 2 has no current ticket: the key means nothing there
+			if n, replayed := call("2", "k1"); n != a2 || replayed {
+				t.Fatalf("counter 2 with counter 1's key: %s replayed=%v, want %s", n, replayed, a2)
+			}
+		})
+		t.Run("NewKeyFinishesAndCalls", func(t *testing.T) {
+			if n, replayed := call("1", "k2"); n != a3 || replayed {
+				t.Fatalf("new key: %s replayed=%v, want %s", n, replayed, a3)
+			}
+			if tk := must[*StaffTicket](t)(f.svc.Ticket(ctx, "testamt", a1)); tk.Status != StatusFinished {
+				t.Fatalf("%s is %s, want finished by the next call", a1, tk.Status)
+			}
+		})
+		t.Run("OldKeyAfterTheTicketMoved", func(t *testing.T) {
+			// a3 is recalled, then finished: the key of its call no longer replays
+			must[*StaffTicket](t)(f.svc.Act(ctx, "testamt", a3, ActionFinish, "", "anna"))
+			_, ok, replayed, err := f.svc.CallNextOnce(ctx, "testamt", "1", "anna", "k2")
+			if err != nil || ok || replayed {
+				t.Fatalf("old key after finish: ok=%v replayed=%v %v, want nobody waits", ok, replayed, err)
+			}
+		})
+		t.Run("NoKeyFinishes", func(t *testing.T) {
+			// the documented behaviour without a key: the retry finishes the called ticket
+			a4 := must[*Issued](t)(f.svc.Draw(ctx, "testamt", "ummeldung")).Ticket.Number
+			a5 := must[*Issued](t)(f.svc.Draw(ctx, "testamt", "ummeldung")).Ticket.Number
+			if n, _ := call("1", ""); n != a4 {
+				t.Fatalf("called %s, want %s", n, a4)
+			}
+			if n, replayed := call("1", ""); n != a5 || replayed {
+				t.Fatalf("keyless retry: %s replayed=%v, want %s", n, replayed, a5)
+			}
+		})
+	})
+}

@@ -38,7 +38,9 @@
 // checked in later than the grace period becomes a walk-in (or is refused,
 // Options.Late). A transferred or unparked ticket keeps its arrival, so it
 // goes to its old place in the new queue. call-next finishes the ticket the
-// counter still has called.
+// counter still has called — unless it is a retry: a call with the
+// Idempotency-Key that the counter's called ticket was called with gets that
+// ticket again and changes nothing (its first answer was lost).
 //
 // # Tokens
 //

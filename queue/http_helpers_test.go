@@ -57,14 +57,23 @@ func newTestServer(t testing.TB, st *store.Store, now time.Time, mod func(*Confi
 // do sends a request; body is JSON-encoded when not nil; staff adds the bearer token.
 func (s *testServer) do(t testing.TB, method, path string, body any, staff bool) (*http.Response, []byte) {
 	t.Helper()
+	return s.doWith(t, method, path, "", staff, body)
+}
+
+// doWith is do with an Idempotency-Key header (none when key is "").
+func (s *testServer) doWith(t testing.TB, method, path, key string, staff bool, body ...any) (*http.Response, []byte) {
+	t.Helper()
 	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
+	if len(body) > 0 && body[0] != nil {
+		b, _ := json.Marshal(body[0])
 		rd = bytes.NewReader(b)
 	}
 	req, _ := http.NewRequest(method, s.URL+path, rd)
-	if body != nil {
+	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
 	}
 	if staff {
 		req.Header.Set("Authorization", "Bearer "+s.staff)

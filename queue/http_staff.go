@@ -57,9 +57,16 @@ func (h *HTTP) handleCounterClose(c *gin.Context) {
 }
 
 // handleCallNext handles POST /api/v1/staff/offices/:office/counters/:counter/call-next:
-// 200 with the called ticket, 204 when nobody waits.
+// 200 with the called ticket, 204 when nobody waits. A retry with the
+// Idempotency-Key of a call whose ticket the counter still has called gets
+// that ticket again (Idempotent-Replayed: true) instead of finishing it.
 func (h *HTTP) handleCallNext(c *gin.Context) {
-	t, ok, err := h.svc.CallNext(c.Request.Context(), c.Param("office"), c.Param("counter"), who(c))
+	key, err := httpx.IdempotencyKey(c)
+	if err != nil {
+		httpx.Error(c, err)
+		return
+	}
+	t, ok, replayed, err := h.svc.CallNextOnce(c.Request.Context(), c.Param("office"), c.Param("counter"), who(c), key)
 	if err != nil {
 		httpx.Error(c, err)
 		return
@@ -67,6 +74,9 @@ func (h *HTTP) handleCallNext(c *gin.Context) {
 	if !ok {
 		c.Status(http.StatusNoContent)
 		return
+	}
+	if replayed {
+		c.Header("Idempotent-Replayed", "true")
 	}
 	c.JSON(http.StatusOK, gin.H{"ticket": t})
 }

@@ -98,6 +98,35 @@ func TestHTTPRefusedWhileClosed(t *testing.T) {
 	})
 }
 
+// TestHTTPCallNextRetry: a call-next retried with its Idempotency-Key gets
+// the ticket it called (Idempotent-Replayed), still called.
+func TestHTTPCallNextRetry(t *testing.T) {
+	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
+		s := newTestServer(t, st, at(t, "2026-10-01 09:00"), nil)
+		base := "/api/v1/staff/offices/testamt"
+		if resp, body := s.do(t, "POST", base+"/counters/1/open", nil, true); resp.StatusCode != 200 {
+			t.Fatalf("open: %d %s", resp.StatusCode, body)
+		}
+		s.do(t, "POST", "/api/v1/offices/testamt/tickets", map[string]string{"service": "ummeldung"}, false)
+		s.do(t, "POST", "/api/v1/offices/testamt/tickets", map[string]string{"service": "ummeldung"}, false)
+		resp, body := s.doWith(t, "POST", base+"/counters/1/call-next", "A001-call", true)
+		if resp.StatusCode != 200 || resp.Header.Get("Idempotent-Replayed") != "" || !strings.Contains(string(body), `"number":"A001"`) {
+			t.Fatalf("first call with a key: %d %v %s", resp.StatusCode, resp.Header, body)
+		}
+		resp, body = s.doWith(t, "POST", base+"/counters/1/call-next", "A001-call", true)
+		if resp.StatusCode != 200 || resp.Header.Get("Idempotent-Replayed") != "true" || !strings.Contains(string(body), `"number":"A001"`) ||
+			!strings.Contains(string(body), `"status":"called"`) {
+			t.Fatalf("retry: %d %v %s", resp.StatusCode, resp.Header, body)
+		}
+		resp, body = s.doWith(t, "POST", base+"/counters/1/call-next", "bad key", true)
+		wantEnvelope(t, resp, body, http.StatusBadRequest, "invalid_idempotency_key")
+		resp, body = s.doWith(t, "POST", base+"/counters/1/call-next", "A002-call", true)
+		if resp.StatusCode != 200 || !strings.Contains(string(body), `"number":"A002"`) {
+			t.Fatalf("a new key: %d %s, want A002", resp.StatusCode, body)
+		}
+	})
+}
+
 func TestHTTPStaff(t *testing.T) {
 	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
 		s := newTestServer(t, st, at(t, "2026-10-01 09:00"), nil)

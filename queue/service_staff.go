@@ -2,6 +2,8 @@ package queue
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"slices"
 	"time"
 
@@ -113,25 +115,41 @@ func (s *Service) Counters(ctx context.Context, officeID string) ([]Counter, err
 
 // CallNext calls the next ticket to counter; ok is false when nobody waits.
 func (s *Service) CallNext(ctx context.Context, officeID, counterID, by string) (t *StaffTicket, ok bool, err error) {
+	t, ok, _, err = s.CallNextOnce(ctx, officeID, counterID, by, "")
+	return t, ok, err
+}
+
+// CallNextOnce is CallNext for a request that may be a retry: key (the
+// request's Idempotency-Key; "" for none) marks the call. When the counter's
+// current ticket was called with the same key and is still called there, the
+// first answer was lost: nothing changes, and that ticket is returned with
+// replayed set — a call without the key would finish it, unseen by the clerk.
+func (s *Service) CallNextOnce(ctx context.Context, officeID, counterID, by, key string) (t *StaffTicket, ok, replayed bool, err error) {
 	o, err := s.office(officeID)
 	if err != nil {
-		return nil, false, err
+		return nil, false, false, err
 	}
 	if err := s.counter(o, counterID); err != nil {
-		return nil, false, err
+		return nil, false, false, err
+	}
+	if key != "" {
+		sum := sha256.Sum256([]byte(key))
+		key = hex.EncodeToString(sum[:16])
 	}
 	now := s.clock.Now()
-	code, tk, err := s.st.callNext(ctx, s.scope(o, now), now, counterID, by)
+	code, tk, err := s.st.callNext(ctx, s.scope(o, now), now, counterID, by, key)
 	switch {
 	case err != nil:
-		return nil, false, err
+		return nil, false, false, err
 	case code == -1:
-		return nil, false, ErrCounterNotOpen
+		return nil, false, false, ErrCounterNotOpen
 	case code == 0:
-		return nil, false, nil
+		return nil, false, false, nil
+	case code == 2:
+		return staffView(o, tk), true, true, nil
 	}
 	s.metrics.acted.WithLabelValues(o.ID, "call_next").Inc()
-	return staffView(o, tk), true, nil
+	return staffView(o, tk), true, false, nil
 }
 
 // Act applies a staff action to today's ticket number; service is the target of a transfer.

@@ -63,15 +63,26 @@ func (s *redisStore) closeCounter(ctx context.Context, sc scope, now time.Time, 
 // services that arrived first. A ticket the counter still has called is
 // finished first. Being one script, two counters can never get one ticket.
 //
-// KEYS: the day scope. ARGV: the common head, then ARGV[5] -> counter id, ARGV[6] -> who.
+// A call with a key (ARGV[7], the hash of the request's Idempotency-Key) that
+// the counter's current ticket was called with, while that ticket is still
+// called there, is a retry whose first answer was lost: it changes nothing and
+// returns that ticket, where a call without the key would finish it unseen.
+// The counter keeps "<key> <number>" of its last call as call_key.
 //
-// Returns {1, ticket} when called, {0} when nobody waits, {-1} when the counter is not open.
+// KEYS: the day scope. ARGV: the common head, then ARGV[5] -> counter id,
+// ARGV[6] -> who, ARGV[7] -> call key ("" for none).
+//
+// Returns {1, ticket} when called, {2, ticket} when a retry found its call,
+// {0} when nobody waits, {-1} when the counter is not open.
 var callNextCmd = newScript(`
-local id, by = ARGV[5], ARGV[6]
+local id, by, key = ARGV[5], ARGV[6], ARGV[7]
 local c = loadCounter(id)
 if not c or not c.open then return {-1} end
 if c.current then
   local prev = load(c.current)
+  if key ~= '' and c.call_key == key .. ' ' .. c.current and prev and prev.status == 'called' and prev.counter == id then
+    return {2, redis.call('HGET', K_TICKETS, c.current)}
+  end
   -- the counter's ticket of an earlier day is not in today's hash; a ticket of
   -- today with the same number is only finished when this counter called it
   if prev and prev.status == 'called' and prev.counter == id then finishTicket(prev, by) end
@@ -120,6 +131,7 @@ t.recalls = 0
 note(t, 'call', by, id)
 local raw = save(t)
 c.current = t.number
+if key ~= '' then c.call_key = key .. ' ' .. t.number else c.call_key = nil end
 saveCounter(c)
 redis.call('LPUSH', K_CALLS, cjson.encode({number = t.number, counter = id, called_at = now}))
 redis.call('LTRIM', K_CALLS, 0, 19)
@@ -127,9 +139,9 @@ event('called', {number = t.number, counter = id})
 return {1, raw}
 `)
 
-// callNext runs callNextCmd.
-func (s *redisStore) callNext(ctx context.Context, sc scope, now time.Time, counter, by string) (int64, *Ticket, error) {
-	v, err := callNextCmd.Run(ctx, s.rdb, sc.keys(), s.args(sc, now, counter, by)...).Result()
+// callNext runs callNextCmd; key is the call's key ("" for none).
+func (s *redisStore) callNext(ctx context.Context, sc scope, now time.Time, counter, by, key string) (int64, *Ticket, error) {
+	v, err := callNextCmd.Run(ctx, s.rdb, sc.keys(), s.args(sc, now, counter, by, key)...).Result()
 	return scriptResult("queue.callNext", v, err)
 }
 

@@ -367,6 +367,66 @@ func TestBrowserStaffActions(t *testing.T) {
 	staff.checkErrors("staff actions")
 }
 
+// TestBrowserStaffLostCallAnswer: the answer of a call-next is lost on its
+// way to the console (a restart, a network cut) after the server called the
+// ticket. The clerk presses "call next" again: the console retries with the
+// same Idempotency-Key, so the server shows the ticket it called — still
+// called — instead of finishing it unseen and calling the next.
+func TestBrowserStaffLostCallAnswer(t *testing.T) {
+	t.Parallel()
+	s := startBrowserServer(t)
+	var a, b struct{ Ticket struct{ Number string } }
+	browserPost(t, s.URL+"/api/v1/offices/geesthacht/tickets", map[string]string{"service": "fundsache"}, &a)
+	browserPost(t, s.URL+"/api/v1/offices/geesthacht/tickets", map[string]string{"service": "fundsache"}, &b)
+
+	staff := newTab(t, s.URL)
+	staff.open("/staff")
+	staff.loginForm("admin", browserAdminPassword)
+	staff.click("#counter-open")
+	staff.waitFor(`#counters li[data-counter="1"][data-open="true"]`)
+	ticketState := func(number string) string {
+		return evalJS[string](staff, `fetch("/api/v1/staff/offices/geesthacht/tickets/`+number+`").then(r => r.json()).then(j => j.ticket.status)`)
+	}
+	// The first call-next reaches the server; its answer never reaches the page.
+	staff.eval0(`(() => {
+		const real = window.fetch; let cut = false;
+		window.callNextAnswers = 0;
+		window.fetch = async (...args) => {
+			const res = await real(...args);
+			if (!String(args[0]).endsWith("/call-next")) return res;
+			window.callNextAnswers++;
+			if (!cut) { cut = true; throw new TypeError("answer lost"); }
+			return res;
+		};
+	})()`)
+	current := func(number string) string {
+		return `(document.getElementById("current-number") || {}).textContent === "` + number + `"`
+	}
+	staff.click("#call-next")
+	// the console refreshes the counter after the error: it shows whom it called
+	staff.waitJS(current(a.Ticket.Number), "the console to show "+a.Ticket.Number+" after the lost answer")
+	if st := ticketState(a.Ticket.Number); st != "called" {
+		t.Fatalf("after the lost answer %s is %q, want called", a.Ticket.Number, st)
+	}
+
+	staff.click("#call-next") // the clerk presses again: the same call, retried
+	staff.waitJS(`window.callNextAnswers === 2`, "the retry's answer")
+	if st := ticketState(a.Ticket.Number); st != "called" {
+		t.Fatalf("the retry left %s %q, want still called (not finished unseen)", a.Ticket.Number, st)
+	}
+	if st := ticketState(b.Ticket.Number); st != "waiting" {
+		t.Fatalf("the retry called the next ticket: %s is %q", b.Ticket.Number, st)
+	}
+	staff.waitJS(current(a.Ticket.Number), "the console to show "+a.Ticket.Number+" after the retry")
+
+	staff.click("#call-next") // a new press: finishes the served ticket, calls the next
+	staff.waitJS(current(b.Ticket.Number), "the next press to call "+b.Ticket.Number)
+	if st := ticketState(a.Ticket.Number); st != "finished" {
+		t.Errorf("the next press left %s %q, want finished", a.Ticket.Number, st)
+	}
+	staff.forgetErrors() // the lost answer's error message
+}
+
 // startOfficesServer starts rathaus with the example offices file changed by r.
 func startOfficesServer(t *testing.T, r *strings.Replacer) *testServer {
 	t.Helper()

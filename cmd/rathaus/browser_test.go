@@ -447,6 +447,18 @@ func (tb *btab) eval0(expr string) {
 	tb.run(chromedp.Evaluate[chromedp.Void](expr))
 }
 
+// waitJS waits up to 10 s until the expression cond is true in the page.
+func (tb *btab) waitJS(cond, what string) {
+	tb.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !evalJS[bool](tb, "Boolean("+cond+")") {
+		if time.Now().After(deadline) {
+			tb.t.Fatalf("waited 10 s for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // setField sets the value of the form field sel as a user would (with an input event).
 func (tb *btab) setField(sel, value string) {
 	tb.t.Helper()

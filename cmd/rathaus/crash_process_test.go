@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -136,23 +135,24 @@ func (c *child) kill() {
 }
 
 // clerkCall is a ticket a counter's clerk got: from the answer of call-next,
-// or (recovered) by looking at the counter after an answer was lost.
+// or (recovered) from the answer to its retry after the first was lost.
 type clerkCall struct {
 	Number, Counter string
 	Recovered       bool
-	// Status and At are what the staff ticket view showed when the clerk
-	// looked (recovered calls only).
+	// Status and At are the ticket's status and counter in the replayed
+	// answer (recovered calls only).
 	Status, At string
 }
 
 // counterLoop is a clerk at counter: it calls next until it is told to stop or
 // nobody waits, finishing each ticket it got, and records every ticket it
-// got. When a call-next gets no answer (the process died), the clerk does
-// not call again blindly: like the staff console, it first looks at the
-// counter (GET counters) and, if the counter shows a called ticket the clerk
-// does not know, records it as recovered, looks it up and serves it.
+// got. Like the staff console, it sends each call with a new Idempotency-Key
+// and, when a call gets no answer (the process died), retries it with the
+// same key: if the lost call had called a ticket, the server returns that
+// ticket (Idempotent-Replayed), which the clerk records as recovered and
+// serves, instead of finishing it unseen.
 func counterLoop(base, token string, counter int, stop <-chan struct{}, calls chan<- clerkCall) {
-	auth := []string{"Authorization", "Bearer " + token}
+	bearer := "Bearer " + token
 	ctr := strconv.Itoa(counter)
 	staff := base + "/api/v1/staff/offices/geesthacht"
 	relogin := func() {
@@ -160,12 +160,11 @@ func counterLoop(base, token string, counter int, stop <-chan struct{}, calls ch
 		// ends the admin's sessions: log in again, as a person would.
 		var out struct{ Token string }
 		if c, _, err := postJSON(base+"/api/v1/auth/login", map[string]any{"username": "admin", "password": testAdminPassword}, &out); err == nil && c == 200 {
-			auth[1] = "Bearer " + out.Token
+			bearer = "Bearer " + out.Token
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	var last string    // the ticket the clerk last got
-	uncertain := false // a call-next got no answer
+	key := "" // the key of the call in progress; "" when the last one was answered
 	deadline := time.Now().Add(3 * time.Minute)
 	for n := 0; n < 10000 && time.Now().Before(deadline); n++ { // bounded; the queue empties long before
 		select {
@@ -173,56 +172,62 @@ func counterLoop(base, token string, counter int, stop <-chan struct{}, calls ch
 			return
 		default:
 		}
-		if uncertain {
-			var cs struct {
-				Counters []struct{ ID, Current string }
-			}
-			switch code := getAuthJSON(staff+"/counters", auth[1], &cs); {
-			case code == 401:
-				relogin()
-				continue
-			case code != 200:
-				time.Sleep(20 * time.Millisecond) // the server is gone: the test restarts it
-				continue
-			}
-			uncertain = false
-			i := slices.IndexFunc(cs.Counters, func(c struct{ ID, Current string }) bool { return c.ID == ctr })
-			if i < 0 || cs.Counters[i].Current == "" || cs.Counters[i].Current == last {
-				continue // the lost call-next called nobody (or only the finish of last was lost)
-			}
-			number := cs.Counters[i].Current
-			var v struct {
-				Ticket struct{ Status, Counter string }
-			}
-			getAuthJSON(staff+"/tickets/"+number, auth[1], &v)
-			calls <- clerkCall{Number: number, Counter: ctr, Recovered: true, Status: v.Ticket.Status, At: v.Ticket.Counter}
-			last = number
-			_, _, _ = postJSON(staff+"/tickets/"+number+"/finish", nil, nil, auth...)
-			continue
+		if key == "" {
+			key = fmt.Sprintf("counter-%s-call-%d", ctr, n)
 		}
-		var out struct{ Ticket struct{ Number string } }
-		code, _, err := postJSON(staff+"/counters/"+ctr+"/call-next", nil, &out, auth...)
+		code, tk, replayed, err := callNextWithKey(staff+"/counters/"+ctr+"/call-next", key, bearer)
 		switch {
 		case err != nil || code >= 500:
-			uncertain = true // the script may have run: look before calling again
-			time.Sleep(20 * time.Millisecond)
+			time.Sleep(20 * time.Millisecond) // the script may have run: retry with the same key
 			continue
-		case code == 204:
-			return
 		case code == 401:
 			relogin()
 			continue
+		}
+		key = ""
+		switch {
+		case code == 204:
+			return
 		case code != 200:
 			fmt.Fprintf(os.Stderr, "counter %d: call-next answered %d\n", counter, code)
 			time.Sleep(20 * time.Millisecond)
 			continue
 		}
-		calls <- clerkCall{Number: out.Ticket.Number, Counter: ctr}
-		last = out.Ticket.Number
+		c := clerkCall{Number: tk.Number, Counter: ctr}
+		if replayed {
+			c.Recovered, c.Status, c.At = true, tk.Status, tk.Counter
+		}
+		calls <- c
 		// A lost finish leaves the ticket called at this counter; the next
 		// call-next finishes it (the clerk knew whom they served).
-		_, _, _ = postJSON(staff+"/tickets/"+last+"/finish", nil, nil, auth...)
+		_, _, _ = postJSON(staff+"/tickets/"+tk.Number+"/finish", nil, nil, "Authorization", bearer)
 	}
+}
+
+// callNextWithKey POSTs a call-next with an Idempotency-Key; code is -1
+// when there was no answer.
+func callNextWithKey(url, key, bearer string) (code int, tk struct{ Number, Status, Counter string }, replayed bool, err error) {
+	req, err := http.NewRequest(http.MethodPost, url, nil)
+	if err != nil {
+		return -1, tk, false, err
+	}
+	req.Header.Set("Authorization", bearer)
+	req.Header.Set("Idempotency-Key", key)
+	resp, err := rawClient.Do(req)
+	if err != nil {
+		return -1, tk, false, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == 200 {
+		var out struct {
+			Ticket struct{ Number, Status, Counter string }
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			return -1, tk, false, err
+		}
+		tk = out.Ticket
+	}
+	return resp.StatusCode, tk, resp.Header.Get("Idempotent-Replayed") == "true", nil
 }
 
 // getAuthJSON GETs url with a bearer authorization and decodes a 200
@@ -371,9 +376,9 @@ func startCallCutter(t *testing.T, upstream func() string, at int64) *callCutter
 // call tickets and its outbox worker holds confirmations it has read but not
 // sent, then starts a new process on the same Redis:
 //   - no ticket is lost or called twice, and the ticket of a call-next whose
-//     answer the clerk never got (the process died after the script) is
-//     shown to staff as the counter's current, called ticket after the
-//     restart — not finished behind the clerk's back;
+//     answer the clerk never got (the process died after the script) comes
+//     back, still called, to the clerk's retry with the same Idempotency-Key
+//     after the restart — not finished behind the clerk's back;
 //   - every acknowledged booking's confirmation is delivered after the
 //     restart, those the dead worker held taken over by the new one
 //     (XAUTOCLAIM). The worker takes an entry over only after it has been
@@ -497,9 +502,9 @@ func TestProcessCrash(t *testing.T) {
 }
 
 // checkCalls: every ticket was got by a clerk exactly once — from the
-// answer of call-next or, when the answer was lost, from the counter's view
-// after the restart — and is finished; the cut call's ticket was shown to
-// staff as its counter's current, called ticket.
+// answer of call-next or, when the answer was lost, from the answer to its
+// retry with the same key after the restart — and is finished; the cut
+// call's ticket came back to its clerk by that retry, still called there.
 func checkCalls(t *testing.T, url string, tickets map[string]string, calls <-chan clerkCall, cut cutCall) {
 	t.Helper()
 	got := map[string][]clerkCall{}
@@ -510,7 +515,7 @@ func checkCalls(t *testing.T, url string, tickets map[string]string, calls <-cha
 		if c.Recovered {
 			recovered = append(recovered, c.Number+"@"+c.Counter)
 			if c.Status != "called" || c.At != c.Counter {
-				t.Errorf("ticket %s, shown as counter %s's current after the restart, is %q at counter %q in the staff view, want called there",
+				t.Errorf("ticket %s, replayed to counter %s after the restart, is %q at counter %q in the answer, want called there",
 					c.Number, c.Counter, c.Status, c.At)
 			}
 		} else {
@@ -530,10 +535,10 @@ func checkCalls(t *testing.T, url string, tickets map[string]string, calls <-cha
 		}
 	}
 	if g := got[cut.Number]; len(g) != 1 || !g[0].Recovered || g[0].Counter != cut.Counter {
-		t.Errorf("ticket %s, called at counter %s by the call-next whose answer was lost, was not shown to the clerk as the counter's current ticket after the restart: %+v",
+		t.Errorf("ticket %s, called at counter %s by the call-next whose answer was lost, did not come back to the clerk by the retry with the same key: %+v",
 			cut.Number, cut.Counter, g)
 	}
-	t.Logf("%d of %d tickets from call-next answers, %d from the counter's view after a lost answer (%v)",
+	t.Logf("%d of %d tickets from call-next answers, %d replayed to a retry after a lost answer (%v)",
 		acked, len(tickets), len(recovered), recovered)
 }
 

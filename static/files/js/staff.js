@@ -54,9 +54,23 @@ async function act(action, number = current && current.number) {
   } catch (e) { showError(e); }
 }
 
+// callKey marks a press of "call next" until it got an answer: a press after
+// a call whose answer was lost (a restart, a network cut) sends the same key,
+// and the server returns the ticket that call got instead of finishing it.
+let callKey = null;
+
+function newCallKey() {
+  const b = new Uint8Array(16);
+  window.crypto.getRandomValues(b); // also where randomUUID is missing (plain http)
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
 async function callNext() {
+  callKey = callKey || newCallKey();
   try {
-    const res = await api('POST', `${staffBase()}/counters/${encodeURIComponent(counter)}/call-next`);
+    const res = await api('POST', `${staffBase()}/counters/${encodeURIComponent(counter)}/call-next`, undefined,
+      { headers: { 'Idempotency-Key': callKey } });
+    callKey = null;
     if (!res) {
       current = null;
       renderCurrent();
@@ -69,10 +83,12 @@ async function callNext() {
     announce(t('staff.called', { number: current.number }));
     refreshSoon();
   } catch (e) {
+    // A refusal (4xx) changed nothing: the next press is a new call. Without
+    // an answer, or with a 5xx, the call may have reached the server: the
+    // next press retries it with the same key, and the counter shows whom it
+    // called in the meantime.
+    if (e.status >= 400 && e.status < 500) callKey = null;
     showError(e);
-    // The call may have reached the server although its answer did not
-    // (a restart, a network cut): the counter then shows whom it called, and
-    // the next call-next would finish that ticket unseen.
     refreshSoon();
   }
 }
