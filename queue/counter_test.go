@@ -390,35 +390,43 @@ func TestNextDay(t *testing.T) {
 
 // TestCallNextRetry: a call-next retried with its key after a lost answer
 // gets the ticket it called, which stays called (without the key the retry
-// would finish it unseen); a new key calls the next ticket and finishes it.
+// would finish it unseen); any other call finishes it and calls the next.
 func TestCallNextRetry(t *testing.T) {
 	redistest.ForEach(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		f := newFixture(t, st, at(t, "2026-10-01 10:00"), nil)
 		must[*Counter](t)(f.svc.OpenCounter(ctx, "testamt", "1", nil, "anna"))
 		must[*Counter](t)(f.svc.OpenCounter(ctx, "testamt", "2", nil, "ben"))
-		a1 := must[*Issued](t)(f.svc.Draw(ctx, "testamt", "ummeldung")).Ticket.Number
-		a2 := must[*Issued](t)(f.svc.Draw(ctx, "testamt", "ummeldung")).Ticket.Number
-		a3 := must[*Issued](t)(f.svc.Draw(ctx, "testamt", "ummeldung")).Ticket.Number
+		var a []string
+		for range 7 {
+			a = append(a, must[*Issued](t)(f.svc.Draw(ctx, "testamt", "ummeldung")).Ticket.Number)
+		}
 		call := func(counter, key string) (string, bool) {
 			t.Helper()
 			tk, ok, replayed, err := f.svc.CallNextOnce(ctx, "testamt", counter, "anna", key)
-			if err != nil || !ok {
-				t.Fatalf("call-next at %s with %q: %v %v", counter, key, ok, err)
+			if err != nil {
+				t.Fatalf("call-next at %s with %q: %v", counter, key, err)
+			}
+			if !ok {
+				return "", replayed
 			}
 			return tk.Number, replayed
 		}
-		if n, replayed := call("1", "k1"); n != a1 || replayed {
-			t.Fatalf("first call: %s replayed=%v, want %s", n, replayed, a1)
+		status := func(number string) string {
+			t.Helper()
+			return must[*StaffTicket](t)(f.svc.Ticket(ctx, "testamt", number)).Status
+		}
+		if n, replayed := call("1", "k1"); n != a[0] || replayed {
+			t.Fatalf("first call: %s replayed=%v, want %s", n, replayed, a[0])
 		}
 		for range 2 { // the answer was lost, twice
-			if n, replayed := call("1", "k1"); n != a1 || !replayed {
-				t.Fatalf("retry: %s replayed=%v, want %s again", n, replayed, a1)
+			if n, replayed := call("1", "k1"); n != a[0] || !replayed {
+				t.Fatalf("retry: %s replayed=%v, want %s again", n, replayed, a[0])
 			}
 		}
-		tk := must[*StaffTicket](t)(f.svc.Ticket(ctx, "testamt", a1))
+		tk := must[*StaffTicket](t)(f.svc.Ticket(ctx, "testamt", a[0]))
 		if tk.Status != StatusCalled || tk.Counter != "1" {
-			t.Fatalf("after the retries %s is %s at %q, want still called at 1", a1, tk.Status, tk.Counter)
+			t.Fatalf("after the retries %s is %s at %q, want still called at 1", a[0], tk.Status, tk.Counter)
 		}
 		calls := 0
 		for _, h := range tk.History {
@@ -427,39 +435,53 @@ func TestCallNextRetry(t *testing.T) {
 			}
 		}
 		if calls != 1 {
-			t.Fatalf("%s has %d calls in its history, want 1: %+v", a1, calls, tk.History)
+			t.Fatalf("%s has %d calls in its history, want 1: %+v", a[0], calls, tk.History)
 		}
+		t.Run("ReplayAfterReopen", func(t *testing.T) {
+			must[*Counter](t)(f.svc.CloseCounter(ctx, "testamt", "1", "anna"))
+			must[*Counter](t)(f.svc.OpenCounter(ctx, "testamt", "1", nil, "anna"))
+			if n, replayed := call("1", "k1"); n != a[0] || !replayed {
+				t.Fatalf("retry after close and open: %s replayed=%v, want %s again", n, replayed, a[0])
+			}
+		})
 		t.Run("KeyOfAnotherCounter", func(t *testing.T) {
-			// counter 2 has no current ticket: the key means nothing there
-			if n, replayed := call("2", "k1"); n != a2 || replayed {
-				t.Fatalf("counter 2 with counter 1's key: %s replayed=%v, want %s", n, replayed, a2)
+			if n, _ := call("2", "k2"); n != a[1] {
+				t.Fatalf("counter 2 called %s, want %s", n, a[1])
+			}
+			// counter 1's key at counter 2, whose called ticket came with k2: a new call
+			if n, replayed := call("2", "k1"); n != a[2] || replayed {
+				t.Fatalf("counter 2 with counter 1's key: %s replayed=%v, want %s", n, replayed, a[2])
+			}
+			if s := status(a[1]); s != StatusFinished {
+				t.Fatalf("%s is %s, want finished by counter 2's next call", a[1], s)
 			}
 		})
 		t.Run("NewKeyFinishesAndCalls", func(t *testing.T) {
-			if n, replayed := call("1", "k2"); n != a3 || replayed {
-				t.Fatalf("new key: %s replayed=%v, want %s", n, replayed, a3)
+			if n, replayed := call("1", "k3"); n != a[3] || replayed {
+				t.Fatalf("new key: %s replayed=%v, want %s", n, replayed, a[3])
 			}
-			if tk := must[*StaffTicket](t)(f.svc.Ticket(ctx, "testamt", a1)); tk.Status != StatusFinished {
-				t.Fatalf("%s is %s, want finished by the next call", a1, tk.Status)
+			if s := status(a[0]); s != StatusFinished {
+				t.Fatalf("%s is %s, want finished by the next call", a[0], s)
 			}
 		})
-		t.Run("OldKeyAfterTheTicketMoved", func(t *testing.T) {
-			// a3 is recalled, then finished: the key of its call no longer replays
-			must[*StaffTicket](t)(f.svc.Act(ctx, "testamt", a3, ActionFinish, "", "anna"))
-			_, ok, replayed, err := f.svc.CallNextOnce(ctx, "testamt", "1", "anna", "k2")
-			if err != nil || ok || replayed {
-				t.Fatalf("old key after finish: ok=%v replayed=%v %v, want nobody waits", ok, replayed, err)
+		t.Run("OldKeyAfterPark", func(t *testing.T) {
+			// a[3], called with k3, is parked: the counter has no called ticket,
+			// and k3 is a new call
+			must[*StaffTicket](t)(f.svc.Act(ctx, "testamt", a[3], ActionPark, "", "anna"))
+			if n, replayed := call("1", "k3"); n != a[4] || replayed {
+				t.Fatalf("old key after park: %s replayed=%v, want %s", n, replayed, a[4])
 			}
 		})
 		t.Run("NoKeyFinishes", func(t *testing.T) {
-			// the documented behaviour without a key: the retry finishes the called ticket
-			a4 := must[*Issued](t)(f.svc.Draw(ctx, "testamt", "ummeldung")).Ticket.Number
-			a5 := must[*Issued](t)(f.svc.Draw(ctx, "testamt", "ummeldung")).Ticket.Number
-			if n, _ := call("1", ""); n != a4 {
-				t.Fatalf("called %s, want %s", n, a4)
+			// without a key a repeat is a new call: it finishes the called ticket
+			if n, replayed := call("1", ""); n != a[5] || replayed {
+				t.Fatalf("call without key: %s replayed=%v, want %s", n, replayed, a[5])
 			}
-			if n, replayed := call("1", ""); n != a5 || replayed {
-				t.Fatalf("keyless retry: %s replayed=%v, want %s", n, replayed, a5)
+			if s := status(a[4]); s != StatusFinished {
+				t.Fatalf("%s is %s, want finished", a[4], s)
+			}
+			if n, replayed := call("1", ""); n != a[6] || replayed {
+				t.Fatalf("repeat without key: %s replayed=%v, want %s", n, replayed, a[6])
 			}
 		})
 	})

@@ -21,7 +21,7 @@
 //	<day>:tokens      hash: SHA-256(token secret) → number                     (48 h)
 //	<day>:appt:<svc>  zset: checked-in appointments by start (Unix ms)         (48 h)
 //	<day>:walk:<svc>  zset: walk-ins by arrival sequence                       (48 h)
-//	counters          hash: counter id → {open, services, current, by, since}
+//	counters          hash: counter id → {open, services, current, by, since, call_key}
 //	calls             list: latest 20 calls {number, counter, called_at}
 //	service_times     hash: service → moving average of the service time (s)
 //
@@ -40,7 +40,9 @@
 // goes to its old place in the new queue. call-next finishes the ticket the
 // counter still has called — unless it is a retry: a call with the
 // Idempotency-Key that the counter's called ticket was called with gets that
-// ticket again and changes nothing (its first answer was lost).
+// ticket again and changes nothing (its first answer was lost). call_key is
+// "<first 16 bytes of SHA-256 of the key, hex> <number>" of the counter's last
+// call with a key.
 //
 // # Tokens
 //

@@ -29,7 +29,8 @@ func walkQueueKey(office, day, service string) string {
 	return officePrefix(office) + day + ":walk:" + service
 }
 
-// countersKey is the hash: counter id → counter JSON (open, services, current ticket).
+// countersKey is the hash: counter id → counter JSON (open, services, current
+// ticket, call_key of the call that called it — see callNextCmd).
 func countersKey(office string) string { return officePrefix(office) + "counters" }
 
 // callsKey is the list of the latest calls (JSON), newest first, for the display.

@@ -75,12 +75,12 @@ func (s *redisStore) closeCounter(ctx context.Context, sc scope, now time.Time, 
 // Returns {1, ticket} when called, {2, ticket} when a retry found its call,
 // {0} when nobody waits, {-1} when the counter is not open.
 var callNextCmd = newScript(`
-local id, by, key = ARGV[5], ARGV[6], ARGV[7]
+local id, by, callKey = ARGV[5], ARGV[6], ARGV[7]
 local c = loadCounter(id)
 if not c or not c.open then return {-1} end
 if c.current then
   local prev = load(c.current)
-  if key ~= '' and c.call_key == key .. ' ' .. c.current and prev and prev.status == 'called' and prev.counter == id then
+  if callKey ~= '' and c.call_key == callKey .. ' ' .. c.current and prev and prev.status == 'called' and prev.counter == id then
     return {2, redis.call('HGET', K_TICKETS, c.current)}
   end
   -- the counter's ticket of an earlier day is not in today's hash; a ticket of
@@ -131,7 +131,7 @@ t.recalls = 0
 note(t, 'call', by, id)
 local raw = save(t)
 c.current = t.number
-if key ~= '' then c.call_key = key .. ' ' .. t.number else c.call_key = nil end
+if callKey ~= '' then c.call_key = callKey .. ' ' .. t.number else c.call_key = nil end
 saveCounter(c)
 redis.call('LPUSH', K_CALLS, cjson.encode({number = t.number, counter = id, called_at = now}))
 redis.call('LTRIM', K_CALLS, 0, 19)

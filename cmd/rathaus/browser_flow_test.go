@@ -369,15 +369,21 @@ func TestBrowserStaffActions(t *testing.T) {
 
 // TestBrowserStaffLostCallAnswer: the answer of a call-next is lost on its
 // way to the console (a restart, a network cut) after the server called the
-// ticket. The clerk presses "call next" again: the console retries with the
-// same Idempotency-Key, so the server shows the ticket it called — still
-// called — instead of finishing it unseen and calling the next.
+// ticket.
+//   - While the network stays down, the console cannot look at the counter;
+//     the clerk presses "call next" again once it is back: the console
+//     retries with the same Idempotency-Key, so the server returns the
+//     ticket it called — still called — instead of finishing it unseen.
+//   - When the console can look, it shows the ticket the lost call got; the
+//     next press is then a new call, which finishes that ticket.
 func TestBrowserStaffLostCallAnswer(t *testing.T) {
 	t.Parallel()
 	s := startBrowserServer(t)
-	var a, b struct{ Ticket struct{ Number string } }
-	browserPost(t, s.URL+"/api/v1/offices/geesthacht/tickets", map[string]string{"service": "fundsache"}, &a)
-	browserPost(t, s.URL+"/api/v1/offices/geesthacht/tickets", map[string]string{"service": "fundsache"}, &b)
+	var tk [3]struct{ Ticket struct{ Number string } }
+	for i := range tk {
+		browserPost(t, s.URL+"/api/v1/offices/geesthacht/tickets", map[string]string{"service": "fundsache"}, &tk[i])
+	}
+	a, b, c := tk[0].Ticket.Number, tk[1].Ticket.Number, tk[2].Ticket.Number
 
 	staff := newTab(t, s.URL)
 	staff.open("/staff")
@@ -387,44 +393,58 @@ func TestBrowserStaffLostCallAnswer(t *testing.T) {
 	ticketState := func(number string) string {
 		return evalJS[string](staff, `fetch("/api/v1/staff/offices/geesthacht/tickets/`+number+`").then(r => r.json()).then(j => j.ticket.status)`)
 	}
-	// The first call-next reaches the server; its answer never reaches the page.
+	// cutCall drops the answer of the next call-next after it reached the
+	// server; netDown fails every other request of the page meanwhile.
 	staff.eval0(`(() => {
-		const real = window.fetch; let cut = false;
-		window.callNextAnswers = 0;
+		const real = window.fetch;
+		window.cutCall = false; window.netDown = false; window.callAnswers = 0; window.failedWhileDown = 0;
 		window.fetch = async (...args) => {
+			const isCall = String(args[0]).endsWith("/call-next");
+			if (window.netDown && !isCall) { window.failedWhileDown++; throw new TypeError("network down"); }
 			const res = await real(...args);
-			if (!String(args[0]).endsWith("/call-next")) return res;
-			window.callNextAnswers++;
-			if (!cut) { cut = true; throw new TypeError("answer lost"); }
+			if (!isCall) return res;
+			window.callAnswers++;
+			if (window.cutCall) { window.cutCall = false; throw new TypeError("answer lost"); }
 			return res;
 		};
 	})()`)
-	current := func(number string) string {
+	shows := func(number string) string {
 		return `(document.getElementById("current-number") || {}).textContent === "` + number + `"`
 	}
+	staff.eval0(`window.netDown = true; window.cutCall = true`)
 	staff.click("#call-next")
-	// the console refreshes the counter after the error: it shows whom it called
-	staff.waitJS(current(a.Ticket.Number), "the console to show "+a.Ticket.Number+" after the lost answer")
-	if st := ticketState(a.Ticket.Number); st != "called" {
-		t.Fatalf("after the lost answer %s is %q, want called", a.Ticket.Number, st)
+	staff.waitJS(`window.callAnswers === 1 && window.failedWhileDown > 0`, "the lost answer and the failed look at the counter")
+	staff.eval0(`window.netDown = false`)
+	if got := staff.text("#current"); strings.Contains(got, a) {
+		t.Fatalf("the console shows %s although it never learnt of it: %q", a, got)
 	}
 
-	staff.click("#call-next") // the clerk presses again: the same call, retried
-	staff.waitJS(`window.callNextAnswers === 2`, "the retry's answer")
-	if st := ticketState(a.Ticket.Number); st != "called" {
-		t.Fatalf("the retry left %s %q, want still called (not finished unseen)", a.Ticket.Number, st)
+	staff.click("#call-next") // the network is back; the clerk presses again: the same call, retried
+	staff.waitJS(`window.callAnswers === 2`, "the retry's answer")
+	if st := ticketState(a); st != "called" {
+		t.Fatalf("the retry left %s %q, want still called (not finished unseen)", a, st)
 	}
-	if st := ticketState(b.Ticket.Number); st != "waiting" {
-		t.Fatalf("the retry called the next ticket: %s is %q", b.Ticket.Number, st)
+	if st := ticketState(b); st != "waiting" {
+		t.Fatalf("the retry called the next ticket: %s is %q", b, st)
 	}
-	staff.waitJS(current(a.Ticket.Number), "the console to show "+a.Ticket.Number+" after the retry")
+	staff.waitJS(shows(a), "the console to show "+a+" after the retry")
 
 	staff.click("#call-next") // a new press: finishes the served ticket, calls the next
-	staff.waitJS(current(b.Ticket.Number), "the next press to call "+b.Ticket.Number)
-	if st := ticketState(a.Ticket.Number); st != "finished" {
-		t.Errorf("the next press left %s %q, want finished", a.Ticket.Number, st)
+	staff.waitJS(shows(b), "the next press to call "+b)
+	if st := ticketState(a); st != "finished" {
+		t.Errorf("the next press left %s %q, want finished", a, st)
 	}
-	staff.forgetErrors() // the lost answer's error message
+
+	// Lost again, but the console can look: it shows the ticket the lost call got.
+	staff.eval0(`window.cutCall = true`)
+	staff.click("#call-next")
+	staff.waitJS(shows(c), "the console to show "+c+", called by the lost call")
+	staff.click("#call-next") // the clerk served c and presses: a new call, which finishes c
+	staff.waitJS(`document.getElementById("nobody") !== null`, "a new call (nobody waits) after the console showed "+c+", not a replay of it")
+	if st := ticketState(c); st != "finished" {
+		t.Errorf("the press after the console showed %s left it %q, want finished", c, st)
+	}
+	staff.forgetErrors() // the lost answers' error messages
 }
 
 // startOfficesServer starts rathaus with the example offices file changed by r.

@@ -54,10 +54,14 @@ async function act(action, number = current && current.number) {
   } catch (e) { showError(e); }
 }
 
-// callKey marks a press of "call next" until it got an answer: a press after
-// a call whose answer was lost (a restart, a network cut) sends the same key,
-// and the server returns the ticket that call got instead of finishing it.
+// callKey marks a press of "call next" until its outcome is known: a press
+// after a call whose answer was lost (a restart, a network cut) sends the same
+// key, and the server returns the ticket that call got instead of finishing it
+// unseen. Once the console shows the counter changed since that press
+// (refreshQueue), the outcome is on screen and the next press is a new call.
 let callKey = null;
+let callUncertain = false; // an attempt with callKey got no answer, or a 5xx
+let callFrom = null; // the counter's called ticket when callKey's press began
 
 function newCallKey() {
   const b = new Uint8Array(16);
@@ -66,11 +70,16 @@ function newCallKey() {
 }
 
 async function callNext() {
-  callKey = callKey || newCallKey();
+  if (!callKey) {
+    callKey = newCallKey();
+    callUncertain = false;
+    callFrom = current ? current.number : null;
+  }
   try {
     const res = await api('POST', `${staffBase()}/counters/${encodeURIComponent(counter)}/call-next`, undefined,
       { headers: { 'Idempotency-Key': callKey } });
     callKey = null;
+    callUncertain = false;
     if (!res) {
       current = null;
       renderCurrent();
@@ -83,11 +92,12 @@ async function callNext() {
     announce(t('staff.called', { number: current.number }));
     refreshSoon();
   } catch (e) {
-    // A refusal (4xx) changed nothing: the next press is a new call. Without
-    // an answer, or with a 5xx, the call may have reached the server: the
-    // next press retries it with the same key, and the counter shows whom it
-    // called in the meantime.
-    if (e.status >= 400 && e.status < 500) callKey = null;
+    // Without an answer, or with a 5xx, the call may have reached the server:
+    // the next press retries it with the same key. A refusal (4xx) changed
+    // nothing — but an earlier attempt with the key may have, so the key is
+    // kept until an answer (or the refreshed counter) tells.
+    if (!(e.status >= 400 && e.status < 500)) callUncertain = true;
+    else if (!callUncertain) callKey = null;
     showError(e);
     refreshSoon();
   }
@@ -102,6 +112,10 @@ async function refreshQueue() {
   put($('counters'), cs.counters.map((c) => el('li', { 'data-counter': c.id, 'data-open': String(c.open) },
     t(c.open ? 'staff.counter_open' : 'staff.counter_closed', { id: c.id }) + (c.current ? ' · ' + c.current : '') + (c.by ? ' · ' + c.by : ''))));
   const mine = cs.counters.find((c) => c.id === counter);
+  if (callKey && callUncertain && mine && (mine.current || null) !== callFrom) {
+    callKey = null; // the lost call's outcome is on screen now
+    callUncertain = false;
+  }
   $('counter-state').textContent = mine ? t(mine.open ? 'staff.counter_open' : 'staff.counter_closed', { id: mine.id }) : '';
   if (mine && mine.current && (!current || current.number !== mine.current)) {
     try { current = (await api('GET', `${staffBase()}/tickets/${encodeURIComponent(mine.current)}`)).ticket; } catch { current = null; }
