@@ -324,14 +324,7 @@ func TestBrowserStaffActions(t *testing.T) {
 	browserPost(t, s.URL+"/api/v1/offices/geesthacht/tickets", map[string]string{"service": "fundsache"}, &a)
 	browserPost(t, s.URL+"/api/v1/offices/geesthacht/tickets", map[string]string{"service": "fundsache"}, &b)
 
-	staff := newTab(t, s.URL)
-	staff.open("/staff")
-	staff.loginForm("admin", browserAdminPassword)
-	staff.click("#counter-open")
-	staff.waitFor(`#counters li[data-counter="1"][data-open="true"]`)
-	ticketState := func(number string) string {
-		return evalJS[string](staff, `fetch("/api/v1/staff/offices/geesthacht/tickets/`+number+`").then(r => r.json()).then(j => j.ticket.status)`)
-	}
+	staff, ticketState := staffAtCounter(t, s)
 
 	staff.click("#call-next")
 	staff.waitFor(`#current-number`)
@@ -367,6 +360,20 @@ func TestBrowserStaffActions(t *testing.T) {
 	staff.checkErrors("staff actions")
 }
 
+// staffAtCounter signs in to the staff console as admin and opens counter 1;
+// ticketState reads a ticket's status through the page's session.
+func staffAtCounter(t *testing.T, s *testServer) (staff *btab, ticketState func(number string) string) {
+	t.Helper()
+	staff = newTab(t, s.URL)
+	staff.open("/staff")
+	staff.loginForm("admin", browserAdminPassword)
+	staff.click("#counter-open")
+	staff.waitFor(`#counters li[data-counter="1"][data-open="true"]`)
+	return staff, func(number string) string {
+		return evalJS[string](staff, `fetch("/api/v1/staff/offices/geesthacht/tickets/`+number+`").then(r => r.json()).then(j => j.ticket.status)`)
+	}
+}
+
 // TestBrowserStaffLostCallAnswer: the answer of a call-next is lost on its
 // way to the console (a restart, a network cut) after the server called the
 // ticket.
@@ -385,14 +392,7 @@ func TestBrowserStaffLostCallAnswer(t *testing.T) {
 	}
 	a, b, c := tk[0].Ticket.Number, tk[1].Ticket.Number, tk[2].Ticket.Number
 
-	staff := newTab(t, s.URL)
-	staff.open("/staff")
-	staff.loginForm("admin", browserAdminPassword)
-	staff.click("#counter-open")
-	staff.waitFor(`#counters li[data-counter="1"][data-open="true"]`)
-	ticketState := func(number string) string {
-		return evalJS[string](staff, `fetch("/api/v1/staff/offices/geesthacht/tickets/`+number+`").then(r => r.json()).then(j => j.ticket.status)`)
-	}
+	staff, ticketState := staffAtCounter(t, s)
 	// cutCall drops the answer of the next call-next after it reached the
 	// server; netDown fails every other request of the page meanwhile.
 	staff.eval0(`(() => {
