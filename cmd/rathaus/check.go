@@ -136,9 +136,10 @@ func checkRedis(ctx context.Context, cfg config.Config, offices []string, report
 
 // checkReplicas reports what a dying master would cost. On a cluster each
 // master needs a replica to take over its offices; under Sentinel the
-// primary needs one to promote, and with ?wait=N it needs N+1, so that the
-// promoted one still has N and writes do not answer 503 after a failover. A
-// single Redis with ?wait=N needs N replicas.
+// primary needs one to promote. With ?wait=N a cluster's every master and a
+// Sentinel primary need N+1, so that the promoted one still has N and writes
+// do not answer 503 after a failover (with fewer than N every write answers
+// 503 at once). A single Redis with ?wait=N needs N replicas.
 func checkReplicas(st *store.Store, set store.Settings, report func(status, what, format string, args ...any)) {
 	switch st.Mode {
 	case config.RedisSingle:
@@ -149,18 +150,33 @@ func checkReplicas(st *store.Store, set store.Settings, report func(status, what
 			}
 		}
 	case config.RedisCluster:
-		var none []string
+		var none, short, thin []string // no replica; fewer than ?wait=; no more than ?wait=
 		for name, n := range set.Replicas {
-			if n == 0 {
+			switch {
+			case n < st.WaitReplicas:
+				short = append(short, name)
+			case n == 0:
 				none = append(none, name)
+			case st.WaitReplicas > 0 && n == st.WaitReplicas:
+				thin = append(thin, name)
 			}
 		}
 		sort.Strings(none)
+		sort.Strings(short)
+		sort.Strings(thin)
+		if len(short) > 0 {
+			report("warn", "redis", "masters with fewer than %d replica(s) connected: %s; with ?wait=%d every write to their slots answers 503 until they have %d",
+				st.WaitReplicas, strings.Join(short, ", "), st.WaitReplicas, st.WaitReplicas)
+		}
+		if len(thin) > 0 {
+			report("warn", "redis", "masters with only %d replica(s): %s; with ?wait=%d run %d each, or after a failover every write to its slots answers 503 until another replica joins",
+				st.WaitReplicas, strings.Join(thin, ", "), st.WaitReplicas, st.WaitReplicas+1)
+		}
 		switch {
 		case len(none) > 0:
 			report("warn", "redis", "masters without a replica: %s; if one dies, its offices answer 503 until it is back (give every master a replica)",
 				strings.Join(none, ", "))
-		case len(set.Replicas) > 0:
+		case len(set.Replicas) > 0 && len(short)+len(thin) == 0:
 			report("ok", "redis", "every master of the cluster has a replica to take over")
 		}
 	case config.RedisSentinel:

@@ -3,13 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/rathaus/rathaus/internal/config"
 	"github.com/rathaus/rathaus/internal/redistest"
+	"github.com/rathaus/rathaus/internal/store"
 	"github.com/rathaus/rathaus/notify"
 )
 
@@ -127,4 +130,34 @@ func TestCheckCommand(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestCheckReplicasCluster: what `rathaus check` says of a cluster's
+// replicas, without and with ?wait=.
+func TestCheckReplicasCluster(t *testing.T) {
+	for _, tc := range []struct {
+		wait     int
+		replicas map[string]int
+		want     []string // status: the start of the text
+	}{
+		{0, map[string]int{"a": 1, "b": 0}, []string{"warn: masters without a replica: b;"}},
+		{0, map[string]int{"a": 1, "b": 2}, []string{"ok: every master of the cluster has a replica"}},
+		{1, map[string]int{"a": 0, "b": 1, "c": 2}, []string{"warn: masters with fewer than 1 replica(s) connected: a;", "warn: masters with only 1 replica(s): b;"}},
+		{1, map[string]int{"a": 2, "b": 3}, []string{"ok: every master of the cluster has a replica"}},
+	} {
+		var got []string
+		checkReplicas(&store.Store{Mode: config.RedisCluster, WaitReplicas: tc.wait}, store.Settings{Replicas: tc.replicas},
+			func(status, _, format string, args ...any) {
+				got = append(got, status+": "+fmt.Sprintf(format, args...))
+			})
+		if len(got) != len(tc.want) {
+			t.Errorf("wait=%d %v: %q, want %q", tc.wait, tc.replicas, got, tc.want)
+			continue
+		}
+		for i := range got {
+			if !strings.HasPrefix(got[i], tc.want[i]) {
+				t.Errorf("wait=%d %v: %q, want it to start with %q", tc.wait, tc.replicas, got[i], tc.want[i])
+			}
+		}
+	}
 }

@@ -67,13 +67,28 @@ func TestClusterReshardDuringBookings(t *testing.T) {
 }
 
 // TestClusterFailoverDuringBookings kills (kill -9) the master that serves
-// the demo office while citizens book; the cluster promotes its replica.
+// the demo office while citizens book; the cluster promotes a replica.
 // Meanwhile the server answers 503 with Retry-After, never 500, and it heals
-// by itself once the replica serves the slot. A cluster replicates
-// asynchronously (rathaus has no WAIT for a cluster), so a booking
-// acknowledged in the last moment before the kill may be lost: the test
-// reports how many, as TestSentinelFailover does for Sentinel.
+// by itself once the replica serves the slot.
+//   - "async": one replica. A cluster replicates asynchronously, so a booking
+//     acknowledged in the last moment before the kill may be lost: the test
+//     reports how many, as TestSentinelFailover does for Sentinel.
+//   - "wait": ?wait=1, two replicas for the office's master (so that after
+//     the promotion one still confirms) and one for each other master (every
+//     write waits for a replica of its master: without one, sessions, stored
+//     on another master, could not be written): a booking is acknowledged
+//     only once a replica of the master holds it, and none may be lost.
 func TestClusterFailoverDuringBookings(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		query    string
+		replicas int
+	}{{"async", "", 1}, {"wait", "?wait=1", 2}} {
+		t.Run(tc.name, func(t *testing.T) { clusterFailoverDuringBookings(t, tc.query, tc.replicas) })
+	}
+}
+
+func clusterFailoverDuringBookings(t *testing.T, query string, replicas int) {
 	c := redistest.StartCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -85,13 +100,30 @@ func TestClusterFailoverDuringBookings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	replica := c.AddReplica(t, master)
-	cs := startClusterScene(t, c.URL())
+	var reps []*redistest.Server
+	for range replicas {
+		reps = append(reps, c.AddReplica(t, master))
+	}
+	if query != "" {
+		for _, m := range c.Nodes {
+			if m != master {
+				c.AddReplica(t, m)
+			}
+		}
+	}
+	cs := startClusterScene(t, c.URL()+query)
 
 	time.Sleep(500 * time.Millisecond)
 	killed := time.Now()
 	master.Kill()
-	promoted := waitFor(30*time.Second, func() bool { return redistest.Role(ctx, replica.Addr) == "master" })
+	promoted := waitFor(30*time.Second, func() bool {
+		for _, r := range reps {
+			if redistest.Role(ctx, r.Addr) == "master" {
+				return true
+			}
+		}
+		return false
+	})
 	promotedAt := time.Now()
 	healed := promoted && waitFor(30*time.Second, func() bool { return cs.load.bookedSince(promotedAt) && cs.readSince(promotedAt) })
 	cs.stop()
@@ -115,6 +147,9 @@ func TestClusterFailoverDuringBookings(t *testing.T) {
 	// that asks the dead master first waits out the 2 s dial timeout).
 	if d := cs.load.firstBookedSince(promotedAt).Sub(promotedAt); d > 15*time.Second {
 		t.Fatalf("the first booking after the promotion succeeded %s after it; want the server to learn the new master within seconds", d)
+	}
+	if query != "" && lost > 0 {
+		t.Fatalf("%d of %d bookings acknowledged with %s are gone after the failover", lost, len(cs.load.tokens), query)
 	}
 	cs.checkAfter(t)
 }

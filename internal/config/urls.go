@@ -29,7 +29,8 @@ type RedisTarget struct {
 	TLS        bool
 	MasterName string
 	// WaitReplicas, when above 0 (query wait=N), makes every script wait
-	// until N replicas hold its writes (Redis WAIT) before its answer counts;
+	// until N replicas hold its writes (Redis WAIT) before its answer counts
+	// — on a cluster, N replicas of the master that ran it;
 	// WaitTimeout (query wait_timeout; 0: the store's default of 1s)
 	// bounds that wait.
 	WaitReplicas int
@@ -134,9 +135,6 @@ func parseWait(t *RedisTarget, q url.Values) error {
 		n, err := strconv.Atoi(w)
 		if err != nil || n < 0 || n > 16 {
 			return fmt.Errorf("wait=%q is not a number of replicas from 0 to 16", w)
-		}
-		if n > 0 && t.Mode == RedisCluster {
-			return fmt.Errorf("wait= is not supported with redis+cluster://")
 		}
 		t.WaitReplicas = n
 	}

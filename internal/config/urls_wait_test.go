@@ -15,7 +15,7 @@ func TestParseRedisURLWait(t *testing.T) {
 		{"redis://h:1", 0, 0, false},
 		{"redis://h:1?wait=1", 1, 0, false},
 		{"redis+sentinel://h:1/m?wait=1&wait_timeout=250ms", 1, 250 * time.Millisecond, false},
-		{"redis+cluster://h:1?wait=1", 0, 0, true},
+		{"redis+cluster://h:1?wait=1", 1, 0, false},
 		{"redis+cluster://h:1?wait=0", 0, 0, false},
 		{"redis://h:1?wait=x", 0, 0, true},
 		{"redis://h:1?wait=1&wait_timeout=2h", 0, 0, true},

@@ -72,7 +72,18 @@ func Open(rawURL string, log *slog.Logger, blockingReaders ...int) (*Store, erro
 		if timeout == 0 {
 			timeout = defaultWaitTimeout
 		}
-		s.Client.AddHook(&waitHook{rdb: s.Client, n: t.WaitReplicas, timeout: timeout})
+		if cc, ok := s.Client.(*redis.ClusterClient); ok {
+			// WAIT counts the replicas of the connection's own node, so on a
+			// cluster it must follow each script on the connection of the
+			// master that ran it: the hook sits on every node's client, where
+			// the cluster client hands over a command (and each node's part of
+			// a pipeline) after choosing the node — redirects included.
+			cc.OnNewNode(func(node *redis.Client) {
+				node.AddHook(&waitHook{rdb: node, n: t.WaitReplicas, timeout: timeout})
+			})
+		} else {
+			s.Client.AddHook(&waitHook{rdb: s.Client, n: t.WaitReplicas, timeout: timeout})
+		}
 	}
 	log.Info("store: using Redis", "mode", t.Mode, "addrs", t.Addrs, "tls", t.TLS, "wait_replicas", t.WaitReplicas)
 	return s, nil

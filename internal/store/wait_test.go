@@ -156,3 +156,80 @@ func TestWaitPipelines(t *testing.T) {
 		t.Fatalf("a read pipeline took %s: it waited", d)
 	}
 }
+
+// TestClusterWaitReplicas: with ?wait=1 on a cluster, a script and a
+// pipeline that writes count only when a replica of the master that ran
+// them holds their writes — the WAIT goes to that master's connection, not
+// to any node: a key of the master with a replica is acknowledged (and on
+// the replica), one of a master without is refused as unreplicated, and so
+// is the first key once its replica is gone.
+func TestClusterWaitReplicas(t *testing.T) {
+	c := redistest.StartCluster(t)
+	ctx := context.Background()
+	const key = "rathaus:{w}:n"
+	slot, err := c.KeySlot(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	master, err := c.SlotOwner(ctx, slot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replica := c.AddReplica(t, master)
+	other := "" // a key served by another master (one without a replica)
+	for i := 0; other == "" && i < 100; i++ {
+		k := "rathaus:{o" + strconv.Itoa(i) + "}:n"
+		s, err := c.KeySlot(ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if owner, err := c.SlotOwner(ctx, s); err == nil && owner.Addr != master.Addr {
+			other = k
+		}
+	}
+	if other == "" {
+		t.Fatal("no key of another master found")
+	}
+	st := redistest.OpenURL(t, c.URL()+"?wait=1&wait_timeout=300ms")
+	script := redis.NewScript(`return redis.call("INCR", KEYS[1])`)
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if err = script.Run(ctx, st.Client, []string{key}).Err(); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("a key of the master with a replica: %v", err)
+	}
+	rc := replica.Client(t)
+	p := rc.Pipeline() // one connection: READONLY holds for it only
+	p.Do(ctx, "readonly")
+	onReplica := p.Get(ctx, key)
+	if _, err := p.Exec(ctx); err != nil || onReplica.Val() == "" {
+		t.Fatalf("the acknowledged write is not on the replica: %q %v", onReplica.Val(), err)
+	}
+	if _, err := st.Client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.XAdd(ctx, &redis.XAddArgs{Stream: "rathaus:{w}:log", Values: []any{"a", "1"}})
+		return nil
+	}); err != nil {
+		t.Fatalf("a pipeline that writes to the master with a replica: %v", err)
+	}
+	err = store.Wrap("test", script.Run(ctx, st.Client, []string{other}).Err())
+	if !store.IsUnreplicated(err) || apperr.KindOf(err) != apperr.KindUnavailable {
+		t.Fatalf("a key of a master without a replica: %v, want unavailable and unreplicated", err)
+	}
+	replica.Kill()
+	err = store.Wrap("test", script.Run(ctx, st.Client, []string{key}).Err())
+	if !store.IsUnreplicated(err) || apperr.KindOf(err) != apperr.KindUnavailable {
+		t.Fatalf("after the replica died: %v, want unavailable and unreplicated", err)
+	}
+	_, err = st.Client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.XAdd(ctx, &redis.XAddArgs{Stream: "rathaus:{w}:log", Values: []any{"a", "2"}})
+		return nil
+	})
+	if !store.IsUnreplicated(err) {
+		t.Fatalf("a writing pipeline after the replica died: %v, want unreplicated", err)
+	}
+	if err := st.Client.Set(ctx, key+":plain", "v", 0).Err(); err != nil { // plain commands are not waited for
+		t.Fatal(err)
+	}
+}
