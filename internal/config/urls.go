@@ -140,8 +140,9 @@ func parseWait(t *RedisTarget, q url.Values) error {
 	}
 	if d := q.Get("wait_timeout"); d != "" {
 		v, err := time.ParseDuration(d)
-		if err != nil || v <= 0 || v > time.Minute {
-			return fmt.Errorf("wait_timeout=%q is not a duration up to 1m", d)
+		// The WAIT's answer must come within the store's read timeout (3 s).
+		if err != nil || v <= 0 || v > 2*time.Second {
+			return fmt.Errorf("wait_timeout=%q is not a duration up to 2s", d)
 		}
 		t.WaitTimeout = v
 	}

@@ -19,6 +19,8 @@ func TestParseRedisURLWait(t *testing.T) {
 		{"redis+cluster://h:1?wait=0", 0, 0, false},
 		{"redis://h:1?wait=x", 0, 0, true},
 		{"redis://h:1?wait=1&wait_timeout=2h", 0, 0, true},
+		{"redis://h:1?wait=1&wait_timeout=3s", 0, 0, true}, // beyond the store's read timeout
+		{"redis://h:1?wait=1&wait_timeout=2s", 1, 2 * time.Second, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

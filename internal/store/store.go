@@ -64,8 +64,9 @@ func Open(rawURL string, log *slog.Logger, blockingReaders ...int) (*Store, erro
 		return nil, fmt.Errorf("store.Open: %w", err)
 	}
 	s := &Store{Mode: t.Mode, Client: newClient(t, poolSize(extra)), WaitReplicas: t.WaitReplicas}
-	if t.Mode == config.RedisCluster {
+	if cc, ok := s.Client.(*redis.ClusterClient); ok {
 		s.Client.AddHook(strictScripts{})
+		cc.OnNewNode(func(node *redis.Client) { node.AddHook(scriptsOnce{}) }) // before the wait hook: outside it
 	}
 	if t.WaitReplicas > 0 {
 		timeout := t.WaitTimeout
@@ -215,7 +216,10 @@ func IsUnavailable(err error) bool {
 		return false
 	}
 	var ne net.Error
+	var lost *replyLostError
 	switch {
+	case IsUnreplicated(err), errors.As(err, &lost):
+		return true
 	case errors.Is(err, redis.ErrClosed), errors.Is(err, redis.ErrPoolTimeout),
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),

@@ -44,16 +44,18 @@ type waitHook struct {
 }
 
 // unreplicatedError is a write that ran on the primary but that fewer than
-// n replicas confirmed within the timeout. It reads "NOREPLICAS …", so that
-// Wrap makes it unavailable (503) like Redis's own min-replicas refusal —
-// which, unlike this, means that nothing was written.
+// n replicas confirmed within the timeout. IsUnavailable makes it a 503 like
+// Redis's own min-replicas refusal (NOREPLICAS) — which, unlike this, means
+// that nothing was written. Its message must not start with a Redis error
+// code: go-redis's cluster client resends a command whose error starts with
+// "NOREPLICAS " (it ran four times in a test before this was changed).
 type unreplicatedError struct {
 	got, n  int64
 	timeout time.Duration
 }
 
 func (e *unreplicatedError) Error() string {
-	return fmt.Sprintf("NOREPLICAS only %d of %d replicas confirmed the write within %s", e.got, e.n, e.timeout)
+	return fmt.Sprintf("store: only %d of %d replicas confirmed the write within %s", e.got, e.n, e.timeout)
 }
 
 // IsUnreplicated reports whether err says that a write ran on the primary
@@ -99,7 +101,7 @@ func (h *waitHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 			}
 			return err
 		}
-		wait := redis.NewIntCmd(ctx, "wait", h.n, h.timeout.Milliseconds())
+		wait := noRetryCmd{redis.NewIntCmd(ctx, "wait", h.n, h.timeout.Milliseconds())}
 		_ = next(ctx, append(cmds[:len(cmds):len(cmds)], wait))
 		werr := wait.Err()
 		if werr == nil && wait.Val() < int64(h.n) {
@@ -123,6 +125,13 @@ func (h *waitHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 		return nil
 	}
 }
+
+// noRetryCmd is a command that go-redis never resends: in a pipeline, it
+// keeps the cluster client from sending the batch again after a lost reply
+// (the writes in it may have run).
+type noRetryCmd struct{ *redis.IntCmd }
+
+func (noRetryCmd) NoRetry() bool { return true }
 
 // writes reports whether cmds hold a command that may write.
 func writes(cmds []redis.Cmder) bool {

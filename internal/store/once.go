@@ -1,0 +1,61 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"net"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// replyLostError is the error of a script on a cluster node after the
+// script may have run: its reply was lost or came too late (a dropped
+// connection, a read timeout). go-redis's cluster client would send the
+// script again — on the same node, then on others, up to four times — where
+// its single-node client never resends a command it wrote; running a
+// booking twice books twice. This type hides the cause from go-redis (no
+// Unwrap, a message that names no Redis error code), so it is not resent;
+// IsUnavailable makes it a 503 like its cause.
+type replyLostError struct{ cause error }
+
+func (e *replyLostError) Error() string {
+	return "store: a script's reply was lost, it may have run: " + e.cause.Error()
+}
+
+// scriptsOnce is the hook of every node client of a cluster (see Open): it
+// turns a script's transport error into a replyLostError. Errors that
+// Redis sent (MOVED, ASK, TRYAGAIN, NOSCRIPT, …: the script did not run),
+// dial errors and pool timeouts (nothing was sent) stay as they are, for the
+// cluster client to follow or retry.
+type scriptsOnce struct{}
+
+func (scriptsOnce) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (scriptsOnce) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		if err != nil && isScript(cmd) && mayHaveRun(err) {
+			err = &replyLostError{cause: err}
+			cmd.SetErr(err)
+		}
+		return err
+	}
+}
+
+func (scriptsOnce) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next // rathaus sends no script in a pipeline of its own; ?wait='s WAIT is never resent (noRetryCmd)
+}
+
+// mayHaveRun reports whether err, the error of a command that was handed to
+// the connection, leaves open whether Redis ran it.
+func mayHaveRun(err error) bool {
+	var re redis.Error
+	var oe *net.OpError
+	switch {
+	case errors.As(err, &re), IsUnreplicated(err), errors.Is(err, redis.ErrPoolTimeout), errors.Is(err, context.Canceled):
+		return false
+	case errors.As(err, &oe) && oe.Op == "dial":
+		return false
+	}
+	return true
+}
