@@ -124,6 +124,22 @@ func TestHTTPIdempotency(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.Unchecked().Post(t, "/api/v1/offices/test/appointments", "{}", "Idempotency-Key", "key-3").WantError(t, 409, "idempotency_in_progress")
+		// After a 503 the claim is dropped while it still runs, but not once
+		// the booking finished it (its reply was lost): a retry gets that booking.
+		ctx := context.Background()
+		if err := s.bookings.st.idemForget(ctx, "test", HashKey([]byte("key-3"))); err != nil {
+			t.Fatal(err)
+		}
+		if state, err := s.bookings.st.idemBegin(ctx, "test", HashKey([]byte("key-3")), HashKey([]byte("{}"))); err != nil || state[0] != "new" {
+			t.Fatalf("a running claim after forget: %v %v, want new", state, err)
+		}
+		if err := s.bookings.st.idemForget(ctx, "test", HashKey([]byte("key-1"))); err != nil {
+			t.Fatal(err)
+		}
+		again := s.Post(t, "/api/v1/offices/test/appointments", book("i@example.org", slot), "Idempotency-Key", "key-1").Want(t, 201)
+		if again.Header.Get("Idempotent-Replayed") != "true" || string(again.Body) != string(first.Body) {
+			t.Fatalf("a finished booking's key after forget: not replayed: %s", again.Body)
+		}
 	})
 }
 

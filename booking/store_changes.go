@@ -362,10 +362,20 @@ return 1
 `)
 
 // idemForget drops a claim whose request failed for a passing reason (store
-// down), so that a retry runs again.
+// down), so that a retry runs again — unless the booking script finished it
+// after all: a reply lost on its way back (503) leaves the record "done", and
+// a retry with the key must get that booking, not book a second time.
 func (s *redisStore) idemForget(ctx context.Context, office, keyHash string) error {
-	return store.Wrap("booking.idemForget", s.rdb.Del(ctx, idemKey(office, keyHash)).Err())
+	return store.Wrap("booking.idemForget", idemForgetCmd.Run(ctx, s.rdb, []string{idemKey(office, keyHash)}).Err())
 }
+
+// idemForgetCmd deletes an idempotency record while it is still "running".
+//
+//	KEYS[1] idempotency record
+var idemForgetCmd = store.NewScript(`
+if redis.call("HGET", KEYS[1], "state") == "running" then return redis.call("DEL", KEYS[1]) end
+return 0
+`)
 
 // markCheckedInCmd records the arrival of an appointment's holder once.
 //

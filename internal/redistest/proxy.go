@@ -18,6 +18,7 @@ type Proxy struct {
 	ln          net.Listener
 	partitioned atomic.Bool
 	delay       atomic.Int64 // of every reply (server to client), in ns
+	delayOnce   atomic.Int64 // of the next reply only, in ns
 	cutReplies  atomic.Bool
 	mu          sync.Mutex
 	conns       []net.Conn
@@ -50,9 +51,15 @@ func (p *Proxy) Partition() { p.partitioned.Store(true) }
 // passed on, like an overloaded network or server.
 func (p *Proxy) DelayReplies(d time.Duration) { p.delay.Store(int64(d)) }
 
+// DelayNextReply holds the server's next chunk (on any connection) for d;
+// later ones pass at once — a client that sends again on a new connection is
+// answered.
+func (p *Proxy) DelayNextReply(d time.Duration) { p.delayOnce.Store(int64(d)) }
+
 // CutReplies makes the proxy close a connection instead of passing on the
-// server's next reply: the command ran, but the client only sees the
-// connection drop (a reset between execution and reply).
+// server's next reply (once: later replies pass): the command ran, but the
+// client only sees the connection drop (a reset between execution and
+// reply), and a client that sends again on a new connection is answered.
 func (p *Proxy) CutReplies() { p.cutReplies.Store(true) }
 
 // Close stops listening and closes every forwarded connection.
@@ -95,7 +102,10 @@ func (p *Proxy) pipe(dst, src net.Conn, replies bool) {
 		if d := p.delay.Load(); replies && d > 0 {
 			time.Sleep(time.Duration(d))
 		}
-		if replies && n > 0 && p.cutReplies.Load() {
+		if d := p.delayOnce.Load(); replies && n > 0 && d > 0 && p.delayOnce.CompareAndSwap(d, 0) {
+			time.Sleep(time.Duration(d))
+		}
+		if replies && n > 0 && p.cutReplies.CompareAndSwap(true, false) {
 			return // the deferred Closes drop both sides
 		}
 		if n > 0 && !p.partitioned.Load() {

@@ -11,8 +11,8 @@ import (
 // replyLostError is the error of a script on a cluster node after the
 // script may have run: its reply was lost or came too late (a dropped
 // connection, a read timeout). go-redis's cluster client would send the
-// script again — on the same node, then on others, up to four times — where
-// its single-node client never resends a command it wrote; running a
+// script again — on the same node, then on others, up to four times (its
+// node clients do not: the store sets no retries, see noRetries); running a
 // booking twice books twice. This type hides the cause from go-redis (no
 // Unwrap, a message that names no Redis error code), so it is not resent;
 // IsUnavailable makes it a 503 like its cause.
@@ -42,8 +42,29 @@ func (scriptsOnce) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	}
 }
 
+// ProcessPipelineHook covers scripts that go out in a node's pipeline: after
+// an ASK redirect (ASKING, script) and under ?wait= (script, WAIT). When the
+// batch failed in a way that leaves open whether it ran, its scripts get the
+// replyLostError (a script's own error may still read "ASK …" then).
 func (scriptsOnce) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next // rathaus sends no script in a pipeline of its own; ?wait='s WAIT is never resent (noRetryCmd)
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		if err == nil || !mayHaveRun(err) {
+			return err
+		}
+		lost := &replyLostError{cause: err}
+		found := false
+		for _, c := range cmds {
+			if isScript(c) {
+				c.SetErr(lost)
+				found = true
+			}
+		}
+		if found {
+			return lost
+		}
+		return err
+	}
 }
 
 // mayHaveRun reports whether err, the error of a command that was handed to
@@ -51,8 +72,12 @@ func (scriptsOnce) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 func mayHaveRun(err error) bool {
 	var re redis.Error
 	var oe *net.OpError
+	var lost *replyLostError
 	switch {
-	case errors.As(err, &re), IsUnreplicated(err), errors.Is(err, redis.ErrPoolTimeout), errors.Is(err, context.Canceled):
+	case errors.As(err, &re), IsUnreplicated(err), errors.As(err, &lost),
+		errors.Is(err, redis.ErrPoolTimeout), errors.Is(err, context.Canceled):
+		return false
+	case err == redis.ErrClosed: // a closed node client: nothing sent; the cluster client sends it to another node
 		return false
 	case errors.As(err, &oe) && oe.Op == "dial":
 		return false

@@ -106,6 +106,14 @@ const (
 	// 503 for a minute after a failover of 3 s. A reload is one CLUSTER SLOTS
 	// in the background, at most once per interval while commands run.
 	clusterReload = time.Second
+	// noRetries turns off go-redis's resending of a command. It resends one
+	// whose reply was lost or late (a dropped connection, a read timeout)
+	// although Redis may have run it: a script ran twice through a plain
+	// client, up to twelve times through a cluster's (TestNoRetryAfterReset,
+	// TestClusterNoRetryOfScripts), and a booking must never run twice. Such
+	// a request answers 503 instead; dials are still retried (dialRetries),
+	// and a cluster still follows MOVED and ASK.
+	noRetries = -1
 )
 
 // poolSize is go-redis's default pool (10 per CPU) plus extra connections.
@@ -121,20 +129,20 @@ func newClient(t config.RedisTarget, pool int) redis.UniversalClient {
 		return redis.NewClusterClient(&redis.ClusterOptions{
 			Addrs: t.Addrs, Username: t.Username, Password: t.Password, TLSConfig: tlsConf,
 			DialTimeout: dialTimeout, ReadTimeout: readTimeout, WriteTimeout: writeTimeout, PoolTimeout: poolTimeout,
-			DialerRetries: dialRetries, MaxRetries: 2, PoolSize: pool, ClusterStateReloadInterval: clusterReload,
+			DialerRetries: dialRetries, MaxRetries: noRetries, PoolSize: pool, ClusterStateReloadInterval: clusterReload,
 		})
 	case config.RedisSentinel:
 		return redis.NewFailoverClient(&redis.FailoverOptions{
 			MasterName: t.MasterName, SentinelAddrs: t.Addrs, Username: t.Username, Password: t.Password,
 			SentinelPassword: t.Password, DB: t.DB, TLSConfig: tlsConf,
 			DialTimeout: dialTimeout, ReadTimeout: readTimeout, WriteTimeout: writeTimeout, PoolTimeout: poolTimeout,
-			DialerRetries: dialRetries, MaxRetries: 2, PoolSize: pool,
+			DialerRetries: dialRetries, MaxRetries: noRetries, PoolSize: pool,
 		})
 	default:
 		return redis.NewClient(&redis.Options{
 			Addr: t.Addrs[0], Username: t.Username, Password: t.Password, DB: t.DB, TLSConfig: tlsConf,
 			DialTimeout: dialTimeout, ReadTimeout: readTimeout, WriteTimeout: writeTimeout, PoolTimeout: poolTimeout,
-			DialerRetries: dialRetries, MaxRetries: 1, PoolSize: pool,
+			DialerRetries: dialRetries, MaxRetries: noRetries, PoolSize: pool,
 		})
 	}
 }
@@ -150,7 +158,8 @@ func openEmbedded(log *slog.Logger, extra int) (*Store, error) {
 	}
 	s := &Store{Mode: config.RedisSingle, Embedded: true, mini: m, stopTick: make(chan struct{})}
 	s.Client = redis.NewClient(&redis.Options{Addr: m.Addr(), DialTimeout: dialTimeout,
-		ReadTimeout: readTimeout, WriteTimeout: writeTimeout, PoolTimeout: poolTimeout, PoolSize: poolSize(extra)})
+		ReadTimeout: readTimeout, WriteTimeout: writeTimeout, PoolTimeout: poolTimeout, PoolSize: poolSize(extra),
+		MaxRetries: noRetries})
 	s.wg.Add(1)
 	go s.tick()
 	log.Warn("store: RATHAUS_REDIS_URL is not set — using the EMBEDDED in-memory store. " +
