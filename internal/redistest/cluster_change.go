@@ -179,6 +179,22 @@ func (c *Cluster) KeySlot(ctx context.Context, key string) (int, error) {
 	return int(s), err
 }
 
+// KeyOwner returns the master that serves key, failing the test when the
+// cluster does not tell.
+func (c *Cluster) KeyOwner(t testing.TB, key string) *Server {
+	t.Helper()
+	ctx := context.Background()
+	slot, err := c.KeySlot(ctx, key)
+	if err != nil {
+		t.Fatalf("redistest: slot of %s: %v", key, err)
+	}
+	owner, err := c.SlotOwner(ctx, slot)
+	if err != nil {
+		t.Fatalf("redistest: owner of slot %d: %v", slot, err)
+	}
+	return owner
+}
+
 // Role returns the role INFO replication reports for addr ("master",
 // "slave"), or "" when it does not answer.
 func Role(ctx context.Context, addr string) string {

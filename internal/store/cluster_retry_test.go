@@ -69,15 +69,7 @@ func TestClusterNoRetryOfScripts(t *testing.T) {
 			ctx := context.Background()
 			const key = "rathaus:{r}:n"
 			if tc.replica {
-				slot, err := c.KeySlot(ctx, key)
-				if err != nil {
-					t.Fatal(err)
-				}
-				owner, err := c.SlotOwner(ctx, slot)
-				if err != nil {
-					t.Fatal(err)
-				}
-				c.AddReplica(t, owner) // the key's master confirms with a replica
+				c.AddReplica(t, c.KeyOwner(t, key)) // the key's master confirms with a replica
 			}
 			st, err := store.Open(c.URL()+tc.query, slog.New(slog.DiscardHandler))
 			if err != nil {

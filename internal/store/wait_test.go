@@ -167,23 +167,11 @@ func TestClusterWaitReplicas(t *testing.T) {
 	c := redistest.StartCluster(t)
 	ctx := context.Background()
 	const key = "rathaus:{w}:n"
-	slot, err := c.KeySlot(ctx, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	master, err := c.SlotOwner(ctx, slot)
-	if err != nil {
-		t.Fatal(err)
-	}
+	master := c.KeyOwner(t, key)
 	replica := c.AddReplica(t, master)
 	other := "" // a key served by another master (one without a replica)
 	for i := 0; other == "" && i < 100; i++ {
-		k := "rathaus:{o" + strconv.Itoa(i) + "}:n"
-		s, err := c.KeySlot(ctx, k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if owner, err := c.SlotOwner(ctx, s); err == nil && owner.Addr != master.Addr {
+		if k := "rathaus:{o" + strconv.Itoa(i) + "}:n"; c.KeyOwner(t, k).Addr != master.Addr {
 			other = k
 		}
 	}
@@ -192,6 +180,7 @@ func TestClusterWaitReplicas(t *testing.T) {
 	}
 	st := redistest.OpenURL(t, c.URL()+"?wait=1&wait_timeout=300ms")
 	script := redis.NewScript(`return redis.call("INCR", KEYS[1])`)
+	var err error
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		if err = script.Run(ctx, st.Client, []string{key}).Err(); err == nil {
 			break
